@@ -1,0 +1,272 @@
+/**
+ * The IPC contract between the studio's UI and its main side. Every request channel and event stream is
+ * declared here once, with its payload schemas; both hosts (Electron IPC, the WebSocket `serve` host) carry
+ * exactly these messages, the main side validates them at the boundary, and the renderer's client is typed
+ * from them. Adding a channel means adding one entry here and one handler in `main/handlers/`.
+ */
+import { z } from 'zod';
+import { TrainingOverrides, ResolvedConfig, PresetInfo } from './presets.ts';
+
+// ---------- shared payload types ----------
+
+export const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an id of letters, digits, ".", "_" or "-"');
+
+/** A PNG image carried inline, as a data URL (works over both transports, no file serving needed). */
+export const PngDataUrl = z.string().startsWith('data:image/png;base64,');
+
+export const BackendInfo = z.object({
+  /** tfjs backend name: 'tensorflow' (tfjs-node / tfjs-node-gpu), 'wasm' or 'cpu'. */
+  name: z.enum(['tensorflow', 'wasm', 'cpu']),
+  /** Which package provides it, e.g. '@tensorflow/tfjs-node-gpu'. */
+  package: z.string(),
+  /** One human line: 'GPU: NVIDIA RTX 4090 (CUDA)', 'WebAssembly, SIMD on, 1 thread', ... */
+  detail: z.string(),
+  gpu: z.string().nullable(),
+  /** Why better backends were not used (one line each), so users can fix their install. */
+  skipped: z.array(z.string()),
+});
+export type BackendInfo = z.infer<typeof BackendInfo>;
+
+export const DatasetInfo = z.object({
+  id: Id,
+  name: z.string(),
+  builtin: z.boolean(),
+  source: z.string(),
+  resolution: z.number().int(),
+  count: z.number().int(),
+  createdAt: z.string(),
+  /** Files the import skipped, each with the reason (corrupt, not an image, ...). */
+  skipped: z.array(z.object({ file: z.string(), reason: z.string() })),
+});
+export type DatasetInfo = z.infer<typeof DatasetInfo>;
+
+export const RunState = z.enum(['starting', 'running', 'paused', 'stopping', 'stopped', 'finished', 'failed']);
+export type RunState = z.infer<typeof RunState>;
+
+export const RunSummary = z.object({
+  id: Id,
+  name: z.string(),
+  state: RunState,
+  datasetId: Id,
+  datasetName: z.string(),
+  presetId: z.string(),
+  family: z.string(),
+  resolution: z.number().int(),
+  step: z.number().int(),
+  kimg: z.number(),
+  totalKimg: z.number(),
+  backend: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  message: z.string().nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** One line of a run's stats.jsonl: the mean of each logged scalar over one tick. */
+export const StatsRecord = z.object({
+  step: z.number().int(),
+  kimg: z.number(),
+  elapsedSec: z.number(),
+  imgPerSec: z.number(),
+  losses: z.record(z.string(), z.number()),
+  timestamp: z.string(),
+});
+export type StatsRecord = z.infer<typeof StatsRecord>;
+
+export const SnapshotInfo = z.object({
+  /** Directory name under the run's snapshots/, e.g. 'step-00000400'. */
+  id: Id,
+  step: z.number().int(),
+  kimg: z.number(),
+  createdAt: z.string(),
+  hasCheckpoint: z.boolean(),
+});
+export type SnapshotInfo = z.infer<typeof SnapshotInfo>;
+
+export const TrainingProgress = z.object({
+  runId: Id,
+  step: z.number().int(),
+  kimg: z.number(),
+  totalKimg: z.number(),
+  imgPerSec: z.number(),
+  elapsedSec: z.number(),
+  etaSec: z.number().nullable(),
+  losses: z.record(z.string(), z.number()),
+});
+export type TrainingProgress = z.infer<typeof TrainingProgress>;
+
+export const ErrorCode = z.enum([
+  'bad_request', // the message or its params do not match the contract
+  'unknown_channel',
+  'unauthorized',
+  'not_found',
+  'conflict', // e.g. a run is already training
+  'engine_failed',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const IpcError = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  /** For bad_request: where the payload is wrong, e.g. ['params.seeds.2: expected number']. */
+  details: z.array(z.string()).optional(),
+});
+export type IpcError = z.infer<typeof IpcError>;
+
+// ---------- request channels ----------
+
+const Empty = z.object({}).strict();
+
+export const requests = {
+  'app.info': {
+    params: Empty,
+    result: z.object({
+      version: z.string(),
+      host: z.enum(['electron', 'web']),
+      libraryDir: z.string(),
+      /** null until the engine process has started and chosen its backend. */
+      backend: BackendInfo.nullable(),
+    }),
+  },
+  'presets.list': {
+    params: Empty,
+    result: z.array(PresetInfo),
+  },
+  'datasets.list': {
+    params: Empty,
+    result: z.array(DatasetInfo),
+  },
+  'datasets.preview': {
+    params: z.object({ datasetId: Id, count: z.number().int().min(1).max(256).default(64) }).strict(),
+    result: z.object({ image: PngDataUrl }),
+  },
+  /** Import a folder the host can read. Progress arrives as `datasets.importProgress` events. */
+  'datasets.import': {
+    params: z
+      .object({
+        path: z.string().min(1),
+        name: z.string().min(1).max(100).optional(),
+        resolution: z.number().int().refine((r) => r >= 16 && r <= 1024 && (r & (r - 1)) === 0, 'a power of two from 16 to 1024'),
+      })
+      .strict(),
+    result: z.object({ importId: Id }),
+  },
+  'runs.list': {
+    params: Empty,
+    result: z.array(RunSummary),
+  },
+  'runs.get': {
+    params: z.object({ runId: Id }).strict(),
+    result: z.object({ summary: RunSummary, config: ResolvedConfig, stats: z.array(StatsRecord) }),
+  },
+  /** A PNG from a run directory: 'reals' or a snapshot's sample grid. */
+  'runs.image': {
+    params: z.object({ runId: Id, image: z.union([z.literal('reals'), z.object({ snapshot: Id })]) }).strict(),
+    result: z.object({ image: PngDataUrl }),
+  },
+  'runs.snapshots': {
+    params: z.object({ runId: Id }).strict(),
+    result: z.array(SnapshotInfo),
+  },
+  'training.start': {
+    params: z
+      .object({
+        datasetId: Id,
+        presetId: z.string(),
+        name: z.string().min(1).max(100).optional(),
+        overrides: TrainingOverrides.optional(),
+      })
+      .strict(),
+    result: z.object({ runId: Id }),
+  },
+  'training.pause': { params: z.object({ runId: Id }).strict(), result: z.object({ state: RunState }) },
+  'training.resume': { params: z.object({ runId: Id }).strict(), result: z.object({ state: RunState }) },
+  'training.stop': { params: z.object({ runId: Id }).strict(), result: z.object({ state: RunState }) },
+  /** The run that is training now, if any. */
+  'training.current': {
+    params: Empty,
+    result: z.object({ run: RunSummary.nullable(), progress: TrainingProgress.nullable() }),
+  },
+  /** Generate images from a snapshot: one PNG per seed and, optionally, a grid of them all. */
+  'export.samples': {
+    params: z
+      .object({
+        runId: Id,
+        snapshotId: Id,
+        seeds: z.array(z.number().int().min(0).max(2 ** 32 - 1)).min(1).max(1024),
+        grid: z.boolean().default(true),
+        /** Target folder; default: <run>/exports/<snapshot>-<time>/. */
+        outDir: z.string().min(1).optional(),
+      })
+      .strict(),
+    result: z.object({ outDir: z.string(), files: z.array(z.string()), gridFile: z.string().nullable(), grid: PngDataUrl.nullable() }),
+  },
+} as const;
+
+// ---------- event streams (main -> renderer) ----------
+
+export const events = {
+  'training.progress': TrainingProgress,
+  /** The live sample grid from fixed latents, refreshed every `sampleEvery` steps. */
+  'training.sample': z.object({ runId: Id, step: z.number().int(), kimg: z.number(), image: PngDataUrl }),
+  'training.state': z.object({ runId: Id, state: RunState, message: z.string().nullable() }),
+  'training.snapshot': z.object({ runId: Id, snapshot: SnapshotInfo }),
+  'engine.status': z.object({
+    state: z.enum(['starting', 'ready', 'crashed']),
+    backend: BackendInfo.nullable(),
+    message: z.string().nullable(),
+  }),
+  'datasets.importProgress': z.object({
+    importId: Id,
+    state: z.enum(['running', 'done', 'failed']),
+    done: z.number().int(),
+    total: z.number().int(),
+    current: z.string().nullable(),
+    message: z.string().nullable(),
+    dataset: DatasetInfo.nullable(),
+  }),
+} as const;
+
+export type RequestChannel = keyof typeof requests;
+export type EventChannel = keyof typeof events;
+/** What a caller passes (defaults may be omitted). */
+export type Params<C extends RequestChannel> = z.input<(typeof requests)[C]['params']>;
+/** What a handler receives (defaults filled in, validated). */
+export type ParsedParams<C extends RequestChannel> = z.output<(typeof requests)[C]['params']>;
+export type Result<C extends RequestChannel> = z.output<(typeof requests)[C]['result']>;
+export type EventPayload<E extends EventChannel> = z.output<(typeof events)[E]>;
+
+export function isRequestChannel(channel: string): channel is RequestChannel {
+  return Object.prototype.hasOwnProperty.call(requests, channel);
+}
+export function isEventChannel(channel: string): channel is EventChannel {
+  return Object.prototype.hasOwnProperty.call(events, channel);
+}
+
+// ---------- wire envelopes (the same on both transports) ----------
+
+export const RequestEnvelope = z.object({
+  kind: z.literal('request'),
+  id: z.number().int().nonnegative(),
+  channel: z.string(),
+  params: z.unknown(),
+});
+export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
+
+export const ResponseEnvelope = z.union([
+  z.object({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: IpcError }),
+]);
+export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>;
+
+export const EventEnvelope = z.object({ kind: z.literal('event'), channel: z.string(), payload: z.unknown() });
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** Turn a zod failure into short lines a person can act on. */
+export function describeIssues(error: z.ZodError, prefix: string): string[] {
+  return error.issues.map((issue) => {
+    const where = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    return `${where}: ${issue.message}`;
+  });
+}
