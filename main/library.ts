@@ -18,7 +18,8 @@ export function defaultLibraryDir(): string {
   return path.join(process.env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), 'gan-studio');
 }
 
-export function libraryPaths(explicit?: string): LibraryPaths {
+/** `runsDir` puts runs elsewhere (the CLI's --out); by default they live in the library. */
+export function libraryPaths(explicit?: string, runsDir?: string): LibraryPaths {
   const root = path.resolve(explicit ?? process.env.GAN_STUDIO_LIBRARY ?? defaultLibraryDir());
-  return { root, datasets: path.join(root, 'datasets'), runs: path.join(root, 'runs') };
+  return { root, datasets: path.join(root, 'datasets'), runs: runsDir ? path.resolve(runsDir) : path.join(root, 'runs') };
 }

@@ -21,6 +21,8 @@ import { RunStore } from './runs/runStore.ts';
 
 export interface StudioOptions {
   libraryDir?: string;
+  /** Runs somewhere other than <library>/runs (the CLI's --out). */
+  runsDir?: string;
   host: 'electron' | 'web';
   spawnEngine?: EngineSpawner;
 }
@@ -41,7 +43,7 @@ export function appVersion(): string {
 }
 
 export async function createStudio(options: StudioOptions): Promise<Studio> {
-  const paths = libraryPaths(options.libraryDir);
+  const paths = libraryPaths(options.libraryDir, options.runsDir);
   const events = new EventBus();
   const datasets = new DatasetStore(paths.datasets);
   const runs = new RunStore(paths.runs);

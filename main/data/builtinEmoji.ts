@@ -23,8 +23,11 @@ export function builtinEmojiSource(): BuiltinSource {
   const manifest = createRequire(import.meta.url).resolve('emoji-datasource-google/package.json');
   const root = path.dirname(manifest);
   const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string };
+  // In a packaged app the PNGs are unpacked beside app.asar (electron-builder.yml asarUnpack): sharp
+  // reads files with libvips, which cannot see inside the asar archive.
+  const dir = path.join(root, 'img', 'google', '64').replace(/app\.asar(?=[\\/])/, 'app.asar.unpacked');
   return {
-    dir: path.join(root, 'img', 'google', '64'),
+    dir,
     label: `emoji-datasource-google@${version ?? 'unknown'} img/google/64`,
   };
 }

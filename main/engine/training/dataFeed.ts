@@ -101,10 +101,16 @@ export class DataFeed {
     return tf.tensor4d(out, [batch, r, r, 3]);
   }
 
-  /** The first `count` images in dataset order, unflipped, as uint8 (for reals.png). */
-  firstImages(count: number): Uint8Array {
+  /** `count` images spread evenly over the dataset, unflipped, as packed uint8 (for reals.png). */
+  spreadImages(count: number): Uint8Array {
+    const n = Math.min(count, this.images.count);
     const size = this.images.resolution ** 2 * 3;
-    return this.images.pixels.subarray(0, Math.min(count, this.images.count) * size);
+    const out = new Uint8Array(n * size);
+    for (let i = 0; i < n; i++) {
+      const src = Math.floor((i * this.images.count) / n) * size;
+      out.set(this.images.pixels.subarray(src, src + size), i * size);
+    }
+    return out;
   }
 }
 

@@ -129,7 +129,7 @@ export class TrainingLoop {
     const { config } = this;
     if (this.state.step === 0) {
       const realCount = Math.min(config.gridSide ** 2, this.feed.count);
-      const reals = this.feed.firstImages(realCount);
+      const reals = this.feed.spreadImages(realCount);
       await this.runs.writeReals(this.runId, await encodeGridPng(reals, realCount, config.resolution, Math.ceil(Math.sqrt(realCount))));
       await this.emitSample(events);
     }
