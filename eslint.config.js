@@ -4,7 +4,7 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'renderer/dist/', 'build/', 'release/', '.library-dev/'] },
+  { ignores: ['node_modules/', 'renderer/dist/', 'build/', 'release/', '.library-dev/', 'scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,

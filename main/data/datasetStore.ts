@@ -104,7 +104,9 @@ export class DatasetStore {
     return infos.sort((a, b) => Number(b.builtin) - Number(a.builtin) || b.createdAt.localeCompare(a.createdAt));
   }
 
+  /** The built-in set is always there for callers: it is packed on first use, whoever asks first. */
   async get(id: string): Promise<DatasetInfo> {
+    if (id === BUILTIN_ID) return this.ensureBuiltin();
     return this.readInfo(id);
   }
 

@@ -60,6 +60,11 @@ export class EngineSupervisor {
     return this.backendInfo;
   }
 
+  /** The engine process's id, for diagnostics (and the crash tests). */
+  get enginePid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Start the engine process if it is not running; resolves with its backend once it is ready. */
   start(): Promise<BackendInfo> {
     if (this.ready) return this.ready;

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The walking skeleton, end to end, in the real UI: open the studio served by `serve`, choose the
  * built-in dataset, train "Quick 32px", watch the chart and the sample grid update, stop, open the

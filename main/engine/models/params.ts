@@ -17,7 +17,8 @@ export class Params {
 
   private add(name: string, values: Float32Array, shape: number[], trainable: boolean): tf.Variable {
     if (this.entries.has(name)) throw new Error(`parameter ${name} defined twice`);
-    const variable = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${this.tag}/${name}`);
+    // tidy: tf.variable keeps the initial tensor alive (and counted) unless it is disposed.
+    const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${this.tag}/${name}`));
     this.entries.set(name, { variable, trainable });
     return variable;
   }

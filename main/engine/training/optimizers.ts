@@ -26,10 +26,11 @@ export class AdamState {
       .map(([name, param]) => ({
         name,
         param,
-        m: tf.variable(tf.zerosLike(param), false),
-        v: tf.variable(tf.zerosLike(param), false),
+        m: tf.tidy(() => tf.variable(tf.zerosLike(param), false)),
+        v: tf.tidy(() => tf.variable(tf.zerosLike(param), false)),
       }));
-    this.t = tf.variable(tf.scalar(0, 'float32'), false);
+    // tidy: tf.variable keeps the initial tensor alive (and counted) unless it is disposed.
+    this.t = tf.tidy(() => tf.variable(tf.scalar(0, 'float32'), false));
   }
 
   /** One update from gradients keyed by tfjs variable name (what tf.variableGrads returns). */

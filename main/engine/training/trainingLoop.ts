@@ -108,6 +108,9 @@ export class TrainingLoop {
       const tensors = unpackTensors(resume.manifest.tensors, resume.weights);
       try {
         this.family.loadState(tensors, { generatorOnly: false });
+      } catch (error) {
+        this.family.dispose(); // a checkpoint that does not fit must not leave a model behind
+        throw error;
       } finally {
         for (const t of tensors.values()) t.dispose();
       }
