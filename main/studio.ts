@@ -53,7 +53,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const handlers: Handlers = {
     ...appHandlers({ version: appVersion(), host: options.host, paths, engine }),
     ...datasetHandlers({ datasets, events }),
-    ...runHandlers({ runs }),
+    ...runHandlers({ runs, engine }),
     ...trainingHandlers({ datasets, runs, engine }),
   };
   // Start the engine early, so the backend is known (and warm) by the time the user presses Start.
@@ -69,10 +69,13 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   };
 }
 
-/** Runs that were live when the studio last went away did not finish; say so instead of showing "running". */
+/**
+ * Runs that were live when their studio went away did not finish; say so instead of showing "running".
+ * A run another live process is training (a CLI beside the studio) is left alone.
+ */
 async function markInterruptedRuns(runs: RunStore): Promise<void> {
   for (const run of await runs.list()) {
-    if (['starting', 'running', 'paused', 'stopping'].includes(run.state)) {
+    if (['starting', 'running', 'paused', 'stopping'].includes(run.state) && !(await runs.ownedElsewhere(run.id))) {
       await runs.setState(run.id, 'stopped', `interrupted when the studio closed at step ${run.step}; its snapshots are kept`);
     }
   }

@@ -59,6 +59,12 @@ export const RunSummary = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   message: z.string().nullable(),
+  tags: z.array(z.string()).default([]),
+  archived: z.boolean().default(false),
+  /** Seconds spent training (paused time excluded). */
+  trainingSec: z.number().default(0),
+  /** Where a forked or transfer-learned run started from. */
+  parent: z.object({ runId: Id, snapshotId: Id }).nullable().default(null),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
@@ -70,6 +76,8 @@ export const StatsRecord = z.object({
   imgPerSec: z.number(),
   losses: z.record(z.string(), z.number()),
   timestamp: z.string(),
+  /** Engine memory (tf.memory().numBytes) at the end of the tick. */
+  memoryBytes: z.number().optional(),
 });
 export type StatsRecord = z.infer<typeof StatsRecord>;
 
@@ -165,6 +173,23 @@ export const requests = {
     params: z.object({ runId: Id, image: z.union([z.literal('reals'), z.object({ snapshot: Id })]) }).strict(),
     result: z.object({ image: PngDataUrl }),
   },
+  /** Rename, tag or archive a run (run.json only; the files of a run are never rewritten). */
+  'runs.update': {
+    params: z
+      .object({
+        runId: Id,
+        name: z.string().min(1).max(100).optional(),
+        tags: z.array(z.string().min(1).max(40)).max(20).optional(),
+        archived: z.boolean().optional(),
+      })
+      .strict(),
+    result: RunSummary,
+  },
+  /** Delete a run directory (refused while it trains). The UI asks for confirmation first. */
+  'runs.delete': {
+    params: z.object({ runId: Id }).strict(),
+    result: z.object({ runId: Id }),
+  },
   'runs.snapshots': {
     params: z.object({ runId: Id }).strict(),
     result: z.array(SnapshotInfo),
@@ -179,6 +204,28 @@ export const requests = {
       })
       .strict(),
     result: z.object({ runId: Id }),
+  },
+  /** Continue a stopped or failed run from its newest valid checkpoint, in the same run directory. */
+  'training.resumeRun': {
+    params: z.object({ runId: Id }).strict(),
+    result: z.object({ runId: Id, fromSnapshot: Id, notes: z.array(z.string()) }),
+  },
+  /**
+   * A new run that starts from a snapshot of another: with changed settings (fork) or on another dataset
+   * (transfer learning). `notes` says what was carried over and what was reinitialised, and why.
+   */
+  'training.fork': {
+    params: z
+      .object({
+        runId: Id,
+        snapshotId: Id,
+        name: z.string().min(1).max(100).optional(),
+        datasetId: Id.optional(),
+        presetId: z.string().optional(),
+        overrides: TrainingOverrides.optional(),
+      })
+      .strict(),
+    result: z.object({ runId: Id, notes: z.array(z.string()) }),
   },
   'training.pause': { params: z.object({ runId: Id }).strict(), result: z.object({ state: RunState }) },
   'training.resume': { params: z.object({ runId: Id }).strict(), result: z.object({ state: RunState }) },
@@ -212,6 +259,13 @@ export const events = {
   'training.sample': z.object({ runId: Id, step: z.number().int(), kimg: z.number(), image: PngDataUrl }),
   'training.state': z.object({ runId: Id, state: RunState, message: z.string().nullable() }),
   'training.snapshot': z.object({ runId: Id, snapshot: SnapshotInfo }),
+  /** Something the user must know about a live run: a NaN rollback, a full disk, a skipped checkpoint. */
+  'training.alert': z.object({
+    runId: Id,
+    step: z.number().int(),
+    level: z.enum(['info', 'warning', 'error']),
+    message: z.string(),
+  }),
   'engine.status': z.object({
     state: z.enum(['starting', 'ready', 'crashed']),
     backend: BackendInfo.nullable(),

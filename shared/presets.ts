@@ -45,6 +45,11 @@ export const ResolvedConfig = z
     snapshotSteps: z.number().int().min(1),
     /** Side of the square sample grid (fixed latents), e.g. 8 for 8×8. */
     gridSide: z.number().int().min(1).max(16),
+    /**
+     * When losses or weights turn NaN/Inf: roll back to the last good snapshot with the learning rates
+     * halved (once; a second time stops the run), or stop at once.
+     */
+    onNonFinite: z.enum(['rollback', 'stop']).default('rollback'),
   })
   .strict();
 export type ResolvedConfig = z.infer<typeof ResolvedConfig>;
@@ -76,6 +81,7 @@ const familyDefaults: Record<Family, FamilyDefaults> = {
     sampleSteps: 50,
     snapshotSteps: 500,
     gridSide: 8,
+    onNonFinite: 'rollback',
   },
 };
 

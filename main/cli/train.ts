@@ -3,6 +3,7 @@
  *
  *   npm run train -- --data <folder|builtin:emoji|dataset-id> --preset <id> [--out <runs dir>] [--kimg N]
  *                    [--name <text>] [--seed N] [--batch N] [--library <dir>]
+ *   npm run train -- --resume <run dir>          continue a run from its newest valid checkpoint
  *   npm run train -- --list-presets
  *
  * Exit codes (for scripts): 0 finished, 1 training or engine failed, 2 bad arguments or data,
@@ -19,11 +20,17 @@ import { createStudio, type Studio } from '../studio.ts';
 const USAGE = `Usage:
   npm run train -- --data <folder|builtin:emoji|dataset-id> --preset <id> [--out <runs dir>] [--kimg N]
                    [--name <text>] [--seed N] [--batch N] [--library <dir>]
+  npm run train -- --resume <run dir>
   npm run train -- --list-presets`;
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 class UsageError extends Error {}
+
+interface ResumeArgs {
+  resume: string;
+  library: string | undefined;
+}
 
 interface TrainArgs {
   data: string;
@@ -41,7 +48,7 @@ function positiveNumber(flag: string, value: string | undefined, integer: boolea
   return n;
 }
 
-function parse(argv: string[]): TrainArgs | 'list' | 'help' {
+function parse(argv: string[]): TrainArgs | ResumeArgs | 'list' | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -56,6 +63,7 @@ function parse(argv: string[]): TrainArgs | 'list' | 'help' {
         kimg: { type: 'string' },
         seed: { type: 'string' },
         batch: { type: 'string' },
+        resume: { type: 'string' },
         'list-presets': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,6 +73,11 @@ function parse(argv: string[]): TrainArgs | 'list' | 'help' {
   }
   if (values.help) return 'help';
   if (values['list-presets']) return 'list';
+  if (values.resume !== undefined) {
+    const others = ['data', 'preset', 'out', 'name', 'kimg', 'seed', 'batch'].filter((k) => values[k as keyof typeof values] !== undefined);
+    if (others.length) throw new UsageError(`--resume continues a run with its own settings; drop ${others.map((k) => `--${k}`).join(', ')} (fork it in the studio to change settings)`);
+    return { resume: path.resolve(values.resume), library: values.library === undefined ? undefined : path.resolve(values.library) };
+  }
   if (!values.data) throw new UsageError('--data is required');
   if (!values.preset) throw new UsageError('--preset is required (see --list-presets)');
   const overrides: TrainingOverrides = {};
@@ -150,7 +163,7 @@ async function resolveDataset(studio: Studio, data: string, resolution: number):
 }
 
 export async function runTrain(argv: string[]): Promise<number> {
-  let args: TrainArgs | 'list' | 'help';
+  let args: TrainArgs | ResumeArgs | 'list' | 'help';
   try {
     args = parse(argv);
   } catch (error) {
@@ -165,7 +178,72 @@ export async function runTrain(argv: string[]): Promise<number> {
     printPresets();
     return EXIT.ok;
   }
+  return 'resume' in args ? resumeRun(args) : startRun(args);
+}
 
+/** Start a run (or resume one) and follow it to its end with a progress bar; returns the exit code. */
+async function follow(studio: Studio, begin: () => Promise<string>): Promise<number> {
+  const backend = await studio.engine.start();
+  console.log(`Backend: ${backend.detail}${backend.skipped.length ? `  (not used: ${backend.skipped.join('; ')})` : ''}`);
+
+  let runId: string | null = null;
+  const finished = new Promise<EventPayload<'training.state'>>((resolve) => {
+    let lastPrint = 0;
+    studio.events.subscribe((channel, payload) => {
+      if (channel === 'training.progress') {
+        const p = payload as EventPayload<'training.progress'>;
+        if (tty) process.stdout.write(`\r${progressLine(p)}\x1b[K`);
+        else if (Date.now() - lastPrint > 5000) {
+          lastPrint = Date.now();
+          console.log(progressLine(p));
+        }
+      } else if (channel === 'training.snapshot' && !tty) {
+        const s = payload as EventPayload<'training.snapshot'>;
+        console.log(`snapshot ${s.snapshot.id} (kimg ${s.snapshot.kimg.toFixed(2)})`);
+      } else if (channel === 'training.alert') {
+        const a = payload as EventPayload<'training.alert'>;
+        if (tty) process.stdout.write('\n');
+        console.log(`${a.level} at step ${a.step}: ${a.message}`);
+      } else if (channel === 'training.state') {
+        const s = payload as EventPayload<'training.state'>;
+        if (s.runId === runId && ['finished', 'stopped', 'failed'].includes(s.state)) resolve(s);
+      }
+    });
+  });
+
+  try {
+    runId = await begin();
+  } catch (error) {
+    console.error(`error: ${messageOf(error)}`);
+    return (error as { code?: string }).code === 'bad_request' || (error as { code?: string }).code === 'not_found' ? EXIT.usage : EXIT.failed;
+  }
+  const id = runId;
+  const runDir = studio.runs.dir(id);
+  console.log(`Run ${id}\n  ${runDir}`);
+
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    if (tty) process.stdout.write('\n');
+    console.log('Stopping after a final snapshot (Ctrl-C again to abandon it) ...');
+    process.once('SIGINT', () => process.exit(EXIT.interrupted));
+    void call(studio, 'training.stop', { runId: id }).catch(() => undefined);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const outcome = await finished;
+  if (tty) process.stdout.write('\n');
+  const snapshots = await studio.runs.listSnapshots(id);
+  const last = snapshots[snapshots.length - 1];
+  console.log(`${outcome.state}${outcome.message ? `: ${outcome.message}` : ''}`);
+  if (last) console.log(`  newest snapshot: ${path.join(runDir, 'snapshots', last.id)}`);
+  if (outcome.state === 'failed') return EXIT.failed;
+  return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+async function startRun(args: TrainArgs): Promise<number> {
   const studio = await createStudio({ host: 'web', libraryDir: args.library, runsDir: args.out });
   try {
     const preset = (await call(studio, 'presets.list', {})).find((p) => p.id === args.preset);
@@ -180,59 +258,22 @@ export async function runTrain(argv: string[]): Promise<number> {
       console.error(`error: ${messageOf(error)}`);
       return EXIT.usage;
     }
-    const backend = await studio.engine.start();
-    console.log(`Backend: ${backend.detail}${backend.skipped.length ? `  (not used: ${backend.skipped.join('; ')})` : ''}`);
+    return await follow(studio, async () => (await call(studio, 'training.start', { datasetId, presetId: preset.id, name: args.name, overrides: args.overrides })).runId);
+  } finally {
+    await studio.close();
+  }
+}
 
-    const finished = new Promise<EventPayload<'training.state'>>((resolve) => {
-      let lastPrint = 0;
-      studio.events.subscribe((channel, payload) => {
-        if (channel === 'training.progress') {
-          const p = payload as EventPayload<'training.progress'>;
-          if (tty) process.stdout.write(`\r${progressLine(p)}\x1b[K`);
-          else if (Date.now() - lastPrint > 5000) {
-            lastPrint = Date.now();
-            console.log(progressLine(p));
-          }
-        } else if (channel === 'training.snapshot' && !tty) {
-          const s = payload as EventPayload<'training.snapshot'>;
-          console.log(`snapshot ${s.snapshot.id} (kimg ${s.snapshot.kimg.toFixed(2)})`);
-        } else if (channel === 'training.state') {
-          const s = payload as EventPayload<'training.state'>;
-          if (['finished', 'stopped', 'failed'].includes(s.state)) resolve(s);
-        }
-      });
+/** A run directory is <runs dir>/<run id>: the studio is opened on its parent, the run resumed by id. */
+async function resumeRun(args: ResumeArgs): Promise<number> {
+  const runId = path.basename(args.resume);
+  const studio = await createStudio({ host: 'web', libraryDir: args.library, runsDir: path.dirname(args.resume) });
+  try {
+    return await follow(studio, async () => {
+      const resumed = await call(studio, 'training.resumeRun', { runId });
+      for (const note of resumed.notes) console.log(`  ${note}`);
+      return resumed.runId;
     });
-
-    let start: Result<'training.start'>;
-    try {
-      start = await call(studio, 'training.start', { datasetId, presetId: preset.id, name: args.name, overrides: args.overrides });
-    } catch (error) {
-      console.error(`error: ${messageOf(error)}`);
-      return (error as { code?: string }).code === 'bad_request' ? EXIT.usage : EXIT.failed;
-    }
-    const runDir = studio.runs.dir(start.runId);
-    console.log(`Run ${start.runId}\n  ${runDir}`);
-
-    let interrupted = false;
-    const onSignal = (): void => {
-      if (interrupted) return;
-      interrupted = true;
-      if (tty) process.stdout.write('\n');
-      console.log('Stopping after a final snapshot (Ctrl-C again to abandon it) ...');
-      process.once('SIGINT', () => process.exit(EXIT.interrupted));
-      void call(studio, 'training.stop', { runId: start.runId }).catch(() => undefined);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-
-    const outcome = await finished;
-    if (tty) process.stdout.write('\n');
-    const snapshots = await studio.runs.listSnapshots(start.runId);
-    const last = snapshots[snapshots.length - 1];
-    console.log(`${outcome.state}${outcome.message ? `: ${outcome.message}` : ''}`);
-    if (last) console.log(`  newest snapshot: ${path.join(runDir, 'snapshots', last.id)}`);
-    if (outcome.state === 'failed') return EXIT.failed;
-    return interrupted ? EXIT.interrupted : EXIT.ok;
   } finally {
     await studio.close();
   }

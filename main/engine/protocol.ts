@@ -32,6 +32,18 @@ export const ExportResult = z.object({
 });
 export type ExportResult = z.infer<typeof ExportResult>;
 
+/**
+ * How a run's networks start: fresh; resumed exactly from one of its own snapshots (weights, optimizer
+ * state, data position, RNG streams); or transferred from another run's snapshot (weights whose name and
+ * shape match are copied, the rest are initialised, optimizers and counters start fresh).
+ */
+export const TrainInit = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fresh') }),
+  z.object({ kind: z.literal('resume'), snapshotId: Id }),
+  z.object({ kind: z.literal('transfer'), runsRoot: z.string(), runId: Id, snapshotId: Id }),
+]);
+export type TrainInit = z.infer<typeof TrainInit>;
+
 export const ToEngine = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('train'),
@@ -39,8 +51,7 @@ export const ToEngine = z.discriminatedUnion('type', [
     runsRoot: z.string(),
     config: ResolvedConfig,
     dataset: DatasetRef,
-    /** Continue from this snapshot's checkpoint instead of starting fresh. */
-    resumeFrom: Id.nullable(),
+    init: TrainInit,
   }),
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume') }),
@@ -53,7 +64,10 @@ export type ToEngine = z.infer<typeof ToEngine>;
 export const FromEngine = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), backend: BackendInfo }),
   z.object({ type: z.literal('fatal'), message: z.string() }),
+  /** The run's networks are built and loaded; `notes` says what was loaded from where. */
+  z.object({ type: z.literal('started'), runId: Id, notes: z.array(z.string()) }),
   z.object({ type: z.literal('state'), runId: Id, state: RunState, message: z.string().nullable() }),
+  z.object({ type: z.literal('alert'), runId: Id, step: z.number().int(), level: z.enum(['info', 'warning', 'error']), message: z.string() }),
   z.object({ type: z.literal('progress'), progress: TrainingProgress }),
   z.object({ type: z.literal('sample'), runId: Id, step: z.number().int(), kimg: z.number(), png: z.string() }),
   z.object({ type: z.literal('snapshot'), runId: Id, snapshot: SnapshotInfo }),

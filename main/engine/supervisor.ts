@@ -13,7 +13,7 @@ import type { ResolvedConfig } from '../../shared/presets.ts';
 import { StudioError, conflict, messageOf } from '../errors.ts';
 import type { EventSink } from '../handlers/types.ts';
 import type { RunStore } from '../runs/runStore.ts';
-import { FromEngine, type DatasetRef, type ExportRequest, type ExportResult, type ToEngine } from './protocol.ts';
+import { FromEngine, type DatasetRef, type ExportRequest, type ExportResult, type ToEngine, type TrainInit } from './protocol.ts';
 import type { EngineChild, EngineSpawner } from './spawner.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,6 +37,8 @@ interface LiveRun {
   summary: RunSummary;
   progress: TrainingProgress | null;
   lastPersist: number;
+  /** Settled once the engine has built and loaded the networks (or failed to). */
+  started: { resolve(notes: string[]): void; reject(error: Error): void } | null;
 }
 
 export class EngineSupervisor {
@@ -113,6 +115,8 @@ export class EngineSupervisor {
     const live = this.live;
     if (live) {
       this.live = null;
+      live.started?.reject(new StudioError('engine_failed', `${why} while loading the run`));
+      await this.runs.release(live.summary.id).catch(() => undefined);
       const message = `${why} at step ${live.progress?.step ?? live.summary.step}; the newest snapshot is kept (often out of memory: try a smaller batch or resolution)`;
       await this.setRunState(live.summary.id, 'failed', message);
     }
@@ -120,9 +124,26 @@ export class EngineSupervisor {
 
   private async onEngineMessage(message: Exclude<FromEngine, { type: 'ready' | 'fatal' }>): Promise<void> {
     switch (message.type) {
+      case 'started':
+        if (this.live?.summary.id === message.runId) {
+          this.live.started?.resolve(message.notes);
+          this.live.started = null;
+        }
+        return;
       case 'state':
+        // Settle our own bookkeeping before anyone hears of the new state: a UI that starts the next run
+        // on 'finished' must find the engine free.
+        if (!LIVE.has(message.state)) {
+          if (this.live?.summary.id === message.runId) {
+            this.live.started?.reject(new StudioError('engine_failed', message.message ?? `the run ${message.state} before it started`));
+            this.live = null;
+          }
+          await this.runs.release(message.runId).catch(() => undefined);
+        }
         await this.setRunState(message.runId, message.state, message.message);
-        if (!LIVE.has(message.state) && this.live?.summary.id === message.runId) this.live = null;
+        return;
+      case 'alert':
+        this.events.emit('training.alert', { runId: message.runId, step: message.step, level: message.level, message: message.message });
         return;
       case 'progress': {
         const live = this.live;
@@ -132,7 +153,11 @@ export class EngineSupervisor {
         // run.json follows progress about once a second; stats.jsonl has every tick.
         if (Date.now() - live.lastPersist > 1000) {
           live.lastPersist = Date.now();
-          live.summary = await this.runs.update(live.summary.id, { step: message.progress.step, kimg: message.progress.kimg });
+          live.summary = await this.runs.update(live.summary.id, {
+            step: message.progress.step,
+            kimg: message.progress.kimg,
+            trainingSec: message.progress.elapsedSec,
+          });
         }
         return;
       }
@@ -177,16 +202,28 @@ export class EngineSupervisor {
     return { run: this.live?.summary ?? null, progress: this.live?.progress ?? null };
   }
 
-  async train(run: RunSummary, config: ResolvedConfig, dataset: DatasetRef, resumeFrom: string | null = null): Promise<void> {
+  /**
+   * Hand a run to the engine. Resolves once the engine has built and loaded its networks, with notes on
+   * what was loaded (resume, transfer); rejects if it could not (a checkpoint that does not fit, ...).
+   */
+  async train(run: RunSummary, config: ResolvedConfig, dataset: DatasetRef, init: TrainInit = { kind: 'fresh' }): Promise<string[]> {
     if (this.live) throw conflict(`run "${this.live.summary.name}" is training; stop it before starting another`);
-    this.live = { summary: run, progress: null, lastPersist: 0 };
+    const started = new Promise<string[]>((resolve, reject) => {
+      this.live = { summary: run, progress: null, lastPersist: 0, started: { resolve, reject } };
+    });
     try {
-      await this.send({ type: 'train', runId: run.id, runsRoot: this.runs.root, config, dataset, resumeFrom });
+      await this.runs.claim(run.id);
+      await this.send({ type: 'train', runId: run.id, runsRoot: this.runs.root, config, dataset, init });
     } catch (error) {
       this.live = null;
       await this.setRunState(run.id, 'failed', messageOf(error));
       throw error;
     }
+    return started;
+  }
+
+  isTraining(runId: string): boolean {
+    return this.live?.summary.id === runId;
   }
 
   private requireLive(runId: string): LiveRun {

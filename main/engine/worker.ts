@@ -13,7 +13,7 @@ import { selectBackend } from './backend.ts';
 import { exportSamples } from './exportSamples.ts';
 import { FromEngine, ToEngine, type DatasetRef } from './protocol.ts';
 import { downsamplePacked, type PackedImages } from './training/dataFeed.ts';
-import { TrainingLoop } from './training/trainingLoop.ts';
+import { TrainingLoop, type LoopInit } from './training/trainingLoop.ts';
 
 interface ParentPort {
   on(event: 'message', listener: (event: { data: unknown }) => void): void;
@@ -48,26 +48,41 @@ async function loadDataset(ref: DatasetRef, resolution: number): Promise<PackedI
 }
 
 async function train(message: Extract<ToEngine, { type: 'train' }>, backend: string): Promise<void> {
-  const { runId, config } = message;
+  const { runId, config, init } = message;
   const runs = new RunStore(message.runsRoot);
   let loop: TrainingLoop | null = null;
   try {
     const images = await loadDataset(message.dataset, config.resolution);
-    const resume = message.resumeFrom ? await runs.readCheckpoint(runId, message.resumeFrom) : null;
-    loop = new TrainingLoop(runId, config, images, runs, backend, resume);
+    let loopInit: LoopInit = { kind: 'fresh' };
+    if (init.kind === 'resume') {
+      loopInit = { kind: 'resume', snapshotId: init.snapshotId, checkpoint: await runs.readCheckpoint(runId, init.snapshotId) };
+      await runs.truncateStats(runId, loopInit.checkpoint.manifest.step);
+    } else if (init.kind === 'transfer') {
+      const source = new RunStore(init.runsRoot);
+      loopInit = { kind: 'transfer', source: `${init.runId}/${init.snapshotId}`, checkpoint: await source.readCheckpoint(init.runId, init.snapshotId) };
+    }
+    const nanAtStep = Number(process.env.GAN_STUDIO_FAULT_NAN_AT_STEP);
+    loop = new TrainingLoop(runId, config, images, runs, backend, loopInit, Number.isInteger(nanAtStep) && nanAtStep > 0 ? { nanAtStep } : {});
+    send({ type: 'started', runId, notes: loop.notes });
     send({ type: 'state', runId, state: 'running', message: null });
-    const outcome = await loop.run(
+    const current = loop;
+    const result = await loop.run(
       {
         waitWhilePaused: () => (paused && !stopRequested ? new Promise<void>((resolve) => resumeWaiters.push(resolve)) : Promise.resolve()),
         stopRequested: () => stopRequested,
+        pause: (reason) => {
+          paused = true;
+          send({ type: 'state', runId, state: 'paused', message: reason });
+        },
       },
       {
         progress: (progress) => send({ type: 'progress', progress }),
         sample: (s) => send({ type: 'sample', runId, step: s.step, kimg: s.kimg, png: s.png.toString('base64') }),
         snapshot: (snapshot) => send({ type: 'snapshot', runId, snapshot }),
+        alert: (level, text) => send({ type: 'alert', runId, step: current.step, level, message: text }),
       },
     );
-    send({ type: 'state', runId, state: outcome, message: null });
+    send({ type: 'state', runId, state: result.outcome, message: result.message });
   } catch (error) {
     const text = messageOf(error);
     const hint = /out of memory|OOM|allocate/i.test(text) ? ' (out of memory: try a smaller batch size or resolution)' : '';

@@ -1,10 +1,15 @@
-/** The `runs.*` channels: reading what runs left on disk (the run store is the only reader). */
-import type { RunStore } from '../runs/runStore.ts';
+/** The `runs.*` channels: reading what runs left on disk, and the bookkeeping a person does on them. */
+import { conflict } from '../errors.ts';
+import type { EngineSupervisor } from '../engine/supervisor.ts';
 import { toDataUrl } from '../imaging/grid.ts';
+import type { RunStore } from '../runs/runStore.ts';
 import type { Handlers } from './types.ts';
 
-export function runHandlers(ctx: { runs: RunStore }): Pick<Handlers, 'runs.list' | 'runs.get' | 'runs.image' | 'runs.snapshots'> {
-  const { runs } = ctx;
+export function runHandlers(ctx: { runs: RunStore; engine: EngineSupervisor }): Pick<
+  Handlers,
+  'runs.list' | 'runs.get' | 'runs.image' | 'runs.snapshots' | 'runs.update' | 'runs.delete'
+> {
+  const { runs, engine } = ctx;
   return {
     'runs.list': async () => runs.list(),
     'runs.get': async ({ runId }) => {
@@ -13,5 +18,18 @@ export function runHandlers(ctx: { runs: RunStore }): Pick<Handlers, 'runs.list'
     },
     'runs.image': async ({ runId, image }) => ({ image: toDataUrl(await runs.readImage(runId, image)) }),
     'runs.snapshots': async ({ runId }) => runs.listSnapshots(runId),
+    'runs.update': async ({ runId, name, tags, archived }) => {
+      const uniqueTags = tags ? [...new Set(tags.map((t) => t.trim()).filter(Boolean))] : undefined;
+      return runs.update(runId, {
+        ...(name !== undefined ? { name } : {}),
+        ...(uniqueTags !== undefined ? { tags: uniqueTags } : {}),
+        ...(archived !== undefined ? { archived } : {}),
+      });
+    },
+    'runs.delete': async ({ runId }) => {
+      if (engine.isTraining(runId) || (await runs.ownedElsewhere(runId))) throw conflict('this run is training; stop it before deleting it');
+      await runs.delete(runId);
+      return { runId };
+    },
   };
 }

@@ -56,6 +56,16 @@ export interface NewRun {
   datasetId: string;
   datasetName: string;
   backend: string;
+  parent?: { runId: string; snapshotId: string } | null;
+}
+
+export type RunPatch = Partial<Pick<RunSummary, 'name' | 'state' | 'step' | 'kimg' | 'message' | 'tags' | 'archived' | 'trainingSec'>>;
+
+/** The newest checkpoint of a run that verifies, and what was skipped on the way (named, with why). */
+export interface ValidCheckpoint {
+  snapshotId: string;
+  checkpoint: Checkpoint;
+  skipped: string[];
 }
 
 const SNAPSHOT_PREFIX = 'step-';
@@ -106,6 +116,10 @@ export class RunStore {
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       message: null,
+      tags: [],
+      archived: false,
+      trainingSec: 0,
+      parent: run.parent ?? null,
     };
     await this.writeSummary(summary);
     return summary;
@@ -126,7 +140,7 @@ export class RunStore {
     return parsed.data;
   }
 
-  update(runId: string, patch: Partial<Pick<RunSummary, 'name' | 'state' | 'step' | 'kimg' | 'message'>>): Promise<RunSummary> {
+  update(runId: string, patch: RunPatch): Promise<RunSummary> {
     const previous = this.summaryQueues.get(runId) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
@@ -161,6 +175,41 @@ export class RunStore {
     return runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
+  /**
+   * The process training a run leaves its pid in `.owner`, so another studio or CLI on the same library
+   * can tell a live run from one that was interrupted.
+   */
+  async claim(runId: string): Promise<void> {
+    await writeFileAtomic(path.join(this.dir(runId), '.owner'), `${process.pid}\n`);
+  }
+
+  async release(runId: string): Promise<void> {
+    await fs.rm(path.join(this.dir(runId), '.owner'), { force: true });
+  }
+
+  /** True if another live process owns the run. */
+  async ownedElsewhere(runId: string): Promise<boolean> {
+    const text = await fs.readFile(path.join(this.dir(runId), '.owner'), 'utf8').catch(() => '');
+    const pid = Number(text.trim());
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+
+  /** Remove a run directory and everything in it. The caller makes sure it is not training. */
+  async delete(runId: string): Promise<void> {
+    await this.summary(runId); // not_found for an unknown id, before anything is removed
+    const dir = this.dir(runId);
+    // Rename first, so a crash mid-delete leaves a hidden folder rather than half a run in the list.
+    const doomed = path.join(this.root, `.deleting-${runId}-${randomBytes(3).toString('hex')}`);
+    await fs.rename(dir, doomed);
+    await fs.rm(doomed, { recursive: true, force: true });
+  }
+
   async config(runId: string): Promise<ResolvedConfig> {
     const file = path.join(this.dir(runId), 'config.json');
     const text = await fs.readFile(file, 'utf8').catch(() => {
@@ -173,8 +222,16 @@ export class RunStore {
 
   // ---- stats.jsonl ----
 
+  /** Append one line; if the write fails part-way (a full disk), cut the file back so no torn line remains. */
   async appendStats(runId: string, record: StatsRecord): Promise<void> {
-    await fs.appendFile(path.join(this.dir(runId), 'stats.jsonl'), JSON.stringify(record) + '\n');
+    const file = path.join(this.dir(runId), 'stats.jsonl');
+    const before = await fs.stat(file).then((st) => st.size, () => 0);
+    try {
+      await fs.appendFile(file, JSON.stringify(record) + '\n');
+    } catch (error) {
+      await fs.truncate(file, before).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** All stats lines; a torn last line (a crash mid-append) is ignored rather than failing the read. */
@@ -191,6 +248,15 @@ export class RunStore {
       }
     }
     return records;
+  }
+
+  /**
+   * Drop stats lines past `step`: after a resume from a snapshot, the work logged after it was lost with
+   * the process and will be redone, so the chart must not show it twice.
+   */
+  async truncateStats(runId: string, step: number): Promise<void> {
+    const kept = (await this.readStats(runId)).filter((r) => r.step <= step);
+    await writeFileAtomic(path.join(this.dir(runId), 'stats.jsonl'), kept.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 
   // ---- images ----
@@ -286,6 +352,24 @@ export class RunStore {
       throw new StudioError('internal', `${file} is corrupt (checksum mismatch); the checkpoint cannot be used`);
     }
     return { manifest, weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength) };
+  }
+
+  /** Newest first, the first checkpoint whose checksum verifies; corrupt or partial ones are named in `skipped`. */
+  async newestValidCheckpoint(runId: string): Promise<ValidCheckpoint | null> {
+    const skipped: string[] = [];
+    const snapshots = (await this.listSnapshots(runId)).reverse();
+    for (const snapshot of snapshots) {
+      if (!snapshot.hasCheckpoint) {
+        skipped.push(`${snapshot.id}: no readable checkpoint.json`);
+        continue;
+      }
+      try {
+        return { snapshotId: snapshot.id, checkpoint: await this.readCheckpoint(runId, snapshot.id), skipped };
+      } catch (error) {
+        skipped.push(`${snapshot.id}: ${(error as Error).message}`);
+      }
+    }
+    return null;
   }
 
   exportDir(runId: string, snapshot: string): string {

@@ -275,12 +275,13 @@ for (const backend of backends) {
       progress: (p: TrainingProgress) => void progress.push(p),
       sample: (s: { step: number; kimg: number; png: Buffer }) => void samples.push({ step: s.step, png: s.png }),
       snapshot: (s: SnapshotInfo) => void snapshots.push(s),
+      alert: (_level: string, message: string) => assert.fail(`unexpected alert: ${message}`),
     };
-    const control = { waitWhilePaused: () => Promise.resolve(), stopRequested: () => false };
+    const control = { waitWhilePaused: () => Promise.resolve(), stopRequested: () => false, pause: () => assert.fail('the loop paused itself') };
 
     const baseline = tf.memory().numTensors;
-    const loop = new TrainingLoop(runId, config, DATA, runs, backend, null);
-    assert.equal(await loop.run(control, events), 'finished');
+    const loop = new TrainingLoop(runId, config, DATA, runs, backend, { kind: 'fresh' });
+    assert.deepEqual(await loop.run(control, events), { outcome: 'finished', message: null });
     assert.equal(loop.step, 5);
     loop.dispose();
     assert.equal(tf.memory().numTensors, baseline, 'the loop left tensors behind after dispose()');
@@ -357,10 +358,10 @@ for (const backend of backends) {
 
     await t.test('resume from step 4 in the same run: the step-5 checkpoint comes out byte-identical', async () => {
       const checkpoint = await runs.readCheckpoint(runId, snapshotId(4));
-      const resumed = new TrainingLoop(runId, config, DATA, runs, backend, checkpoint);
+      const resumed = new TrainingLoop(runId, config, DATA, runs, backend, { kind: 'resume', snapshotId: snapshotId(4), checkpoint });
       assert.equal(resumed.step, 4);
       const resumedSnapshots: SnapshotInfo[] = [];
-      assert.equal(await resumed.run(control, { ...events, snapshot: (s) => void resumedSnapshots.push(s) }), 'finished');
+      assert.deepEqual(await resumed.run(control, { ...events, snapshot: (s) => void resumedSnapshots.push(s) }), { outcome: 'finished', message: null });
       resumed.dispose();
       assert.deepEqual(resumedSnapshots.map((s) => s.id), [last]);
       const again = await readFile(path.join(dir, 'snapshots', last, 'weights.bin'));
@@ -392,14 +393,14 @@ for (const backend of backends) {
     const config = tinyConfig({ totalKimg: 1, tickSteps: 2, sampleSteps: 100, snapshotSteps: 100 });
     const runs = new RunStore(path.join(scratch, `runs-stop-${backend}`));
     const { id } = await runs.create({ name: 'stop test', config, datasetId: 'squares', datasetName: 'Coloured squares', backend });
-    const loop = new TrainingLoop(id, config, DATA, runs, backend, null);
+    const loop = new TrainingLoop(id, config, DATA, runs, backend, { kind: 'fresh' });
     const snapshots: SnapshotInfo[] = [];
     let checks = 0;
     const outcome = await loop.run(
-      { waitWhilePaused: () => Promise.resolve(), stopRequested: () => ++checks > 3 },
-      { progress: () => undefined, sample: () => undefined, snapshot: (s) => void snapshots.push(s) },
+      { waitWhilePaused: () => Promise.resolve(), stopRequested: () => ++checks > 3, pause: () => assert.fail('the loop paused itself') },
+      { progress: () => undefined, sample: () => undefined, snapshot: (s) => void snapshots.push(s), alert: (_l, m) => assert.fail(m) },
     );
-    assert.equal(outcome, 'stopped');
+    assert.deepEqual(outcome, { outcome: 'stopped', message: null });
     assert.equal(loop.step, 3);
     loop.dispose();
     assert.deepEqual(snapshots.map((s) => s.id), [snapshotId(3)]);

@@ -33,7 +33,7 @@ describe('createDispatcher', () => {
 
   it('answers an unknown channel with unknown_channel, naming the known ones', async () => {
     const dispatch = dispatcherWith({});
-    for (const channel of ['runs.delete', '__proto__', 'toString', 42, null]) {
+    for (const channel of ['runs.explode', '__proto__', 'toString', 42, null]) {
       const error = failure(await dispatch(channel, {}));
       assert.equal(error.code, 'unknown_channel', `channel ${String(channel)}`);
       assert.match(error.message, /known: app\.info, /);

@@ -21,4 +21,5 @@ export const hyperparams: Record<keyof ResolvedConfig, { label: string; hint: st
   sampleSteps: { label: 'Sample every (steps)', hint: 'Steps between refreshes of the live sample grid.' },
   snapshotSteps: { label: 'Snapshot every (steps)', hint: 'Steps between snapshots (grid + checkpoint on disk).' },
   gridSide: { label: 'Grid side', hint: 'The sample grid is side × side images from fixed latents.' },
+  onNonFinite: { label: 'On NaN/Inf', hint: 'Roll back to the last good snapshot with halved learning rates (once), or stop the run.' },
 };
