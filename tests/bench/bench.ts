@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { listPresets, resolveConfig } from '../../shared/presets.ts';
 import { selectBackend } from '../../main/engine/backend.ts';
 import { createFamily } from '../../main/engine/training/family.ts';
+import { withShippedConv2DBackpropInput } from '../../main/engine/ops/wasmKernels.ts';
 
 const quick = process.argv.includes('--quick');
 
@@ -58,7 +59,7 @@ async function benchStep(presetId: string, resolution: number, steps: number): P
 }
 
 /** Our wasm Conv2DBackpropInput against the kernel wasm ships, same shapes, same run. */
-async function benchTransposedConv(): Promise<Record<string, number> | null> {
+function benchTransposedConv(): Record<string, number> | null {
   if (tf.getBackend() !== 'wasm') return null;
   const x = tf.randomNormal([32, 8, 8, 128]) as tf.Tensor4D;
   const w = tf.randomNormal([4, 4, 64, 128]) as tf.Tensor4D;
@@ -72,14 +73,7 @@ async function benchTransposedConv(): Promise<Record<string, number> | null> {
     return median(samples.slice(1));
   };
   const ours = time();
-  const installed = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (!installed) return null;
-  const shipped = (await import('@tensorflow/tfjs-backend-wasm/dist/kernels/Conv2DBackpropInput.js')) as { conv2DBackpropInputConfig: tf.KernelConfig };
-  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  tf.registerKernel(shipped.conv2DBackpropInputConfig);
-  const original = time();
-  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  tf.registerKernel(installed);
+  const original = withShippedConv2DBackpropInput(time);
   x.dispose();
   w.dispose();
   return { oursMs: ours, shippedMs: original, speedup: original / ours };
@@ -102,6 +96,6 @@ const report = {
   backend: { name: backend.name, detail: backend.detail },
   cpus: (await import('node:os')).cpus().length,
   trainingStep: results,
-  wasmTransposedConv: await benchTransposedConv(),
+  wasmTransposedConv: benchTransposedConv(),
 };
 console.log(JSON.stringify(report, null, 2));

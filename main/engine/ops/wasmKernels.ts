@@ -204,6 +204,22 @@ function conv2DBackpropInput(shipped: (args: KernelArgs) => TensorInfo, { inputs
 }
 
 let installed = false;
+let shippedConv2DBackpropInput: ((args: KernelArgs) => TensorInfo) | null = null;
+
+/** Run `fn` with the Conv2DBackpropInput wasm ships instead of ours (benchmarks compare the two). */
+export function withShippedConv2DBackpropInput<T>(fn: () => T): T {
+  const ours = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  const shipped = shippedConv2DBackpropInput;
+  if (!ours || !shipped) return fn();
+  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  tf.registerKernel({ kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: shipped as tf.KernelFunc });
+  try {
+    return fn();
+  } finally {
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel(ours);
+  }
+}
 
 /** Register the missing wasm kernels. Safe to call more than once; a no-op where wasm is absent. */
 export function installWasmKernels(): void {
@@ -213,6 +229,7 @@ export function installWasmKernels(): void {
   }
   // Replaces the shipped kernel (same semantics, ~10× faster); tests compare both against finite differences.
   const shipped = wasmKernel('Conv2DBackpropInput');
+  shippedConv2DBackpropInput = shipped;
   tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
   tf.registerKernel({
     kernelName: 'Conv2DBackpropInput',
