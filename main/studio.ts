@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Bridge } from '../shared/client.ts';
 import path from 'node:path';
 import { DatasetStore } from './data/datasetStore.ts';
 import { EngineSupervisor, forkEngine } from './engine/supervisor.ts';
@@ -66,6 +67,14 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     runs,
     engine,
     close: () => engine.close(),
+  };
+}
+
+/** The studio as a Bridge for in-process callers (the CLI, tests): they use the same typed client as the UI. */
+export function localBridge(studio: Pick<Studio, 'dispatch' | 'events'>): Bridge {
+  return {
+    request: (channel, params) => studio.dispatch(channel, params),
+    subscribe: (listener) => studio.events.subscribe(listener),
   };
 }
 

@@ -11,11 +11,12 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { EventPayload, RequestChannel, Params, Result } from '../../shared/contract.ts';
+import { IpcRequestError, createClient, type StudioClient } from '../../shared/client.ts';
+import type { EventPayload } from '../../shared/contract.ts';
 import { listPresets, type TrainingOverrides } from '../../shared/presets.ts';
 import { BUILTIN_ID } from '../data/builtinEmoji.ts';
 import { messageOf } from '../errors.ts';
-import { createStudio, type Studio } from '../studio.ts';
+import { createStudio, localBridge, type Studio } from '../studio.ts';
 
 const USAGE = `Usage:
   npm run train -- --data <folder|builtin:emoji|dataset-id> --preset <id> [--out <runs dir>] [--kimg N]
@@ -110,16 +111,16 @@ function printPresets(): void {
   }
 }
 
-/** Call a channel of the studio; a typed error becomes an exception with the contract's message. */
-async function call<C extends RequestChannel>(studio: Studio, channel: C, params: Params<C>): Promise<Result<C>> {
-  const body = await studio.dispatch(channel, params);
-  if (!body.ok) {
-    const details = body.error.details?.length ? `\n  ${body.error.details.join('\n  ')}` : '';
-    const error = new Error(`${body.error.message}${details}`);
-    (error as Error & { code?: string }).code = body.error.code;
-    throw error;
-  }
-  return body.result as Result<C>;
+/** What a failed request says, with the contract's details (which field, what is wrong) below it. */
+function describeFailure(error: unknown): string {
+  if (error instanceof IpcRequestError && error.error.details?.length) return `${error.message}\n  ${error.error.details.join('\n  ')}`;
+  return messageOf(error);
+}
+
+/** bad_request / not_found are the user's input (exit 2); anything else is a failure (exit 1). */
+function exitCodeFor(error: unknown): number {
+  const code = error instanceof IpcRequestError ? error.error.code : null;
+  return code === 'bad_request' || code === 'not_found' ? EXIT.usage : EXIT.failed;
 }
 
 const tty = process.stdout.isTTY === true;
@@ -144,9 +145,9 @@ function progressLine(p: EventPayload<'training.progress'>): string {
 }
 
 /** Resolve --data to a dataset id: the built-in set, an existing id, or a folder to import first. */
-async function resolveDataset(studio: Studio, data: string, resolution: number): Promise<string> {
+async function resolveDataset(studio: Studio, client: StudioClient, data: string, resolution: number): Promise<string> {
   if (data === 'builtin:emoji' || data === BUILTIN_ID) return (await studio.datasets.ensureBuiltin()).id;
-  const known = (await call(studio, 'datasets.list', {})).find((d) => d.id === data);
+  const known = (await client.request('datasets.list', {})).find((d) => d.id === data);
   if (known) return known.id;
   console.log(`Importing ${path.resolve(data)} at ${resolution}×${resolution} ...`);
   const dataset = await studio.datasets.importFolder(path.resolve(data), {
@@ -182,40 +183,37 @@ export async function runTrain(argv: string[]): Promise<number> {
 }
 
 /** Start a run (or resume one) and follow it to its end with a progress bar; returns the exit code. */
-async function follow(studio: Studio, begin: () => Promise<string>): Promise<number> {
+async function follow(studio: Studio, client: StudioClient, begin: () => Promise<string>): Promise<number> {
   const backend = await studio.engine.start();
   console.log(`Backend: ${backend.detail}${backend.skipped.length ? `  (not used: ${backend.skipped.join('; ')})` : ''}`);
 
   let runId: string | null = null;
+  let lastPrint = 0;
+  client.on('training.progress', (p) => {
+    if (tty) process.stdout.write(`\r${progressLine(p)}\x1b[K`);
+    else if (Date.now() - lastPrint > 5000) {
+      lastPrint = Date.now();
+      console.log(progressLine(p));
+    }
+  });
+  client.on('training.snapshot', (s) => {
+    if (!tty) console.log(`snapshot ${s.snapshot.id} (kimg ${s.snapshot.kimg.toFixed(2)})`);
+  });
+  client.on('training.alert', (a) => {
+    if (tty) process.stdout.write('\n');
+    console.log(`${a.level} at step ${a.step}: ${a.message}`);
+  });
   const finished = new Promise<EventPayload<'training.state'>>((resolve) => {
-    let lastPrint = 0;
-    studio.events.subscribe((channel, payload) => {
-      if (channel === 'training.progress') {
-        const p = payload as EventPayload<'training.progress'>;
-        if (tty) process.stdout.write(`\r${progressLine(p)}\x1b[K`);
-        else if (Date.now() - lastPrint > 5000) {
-          lastPrint = Date.now();
-          console.log(progressLine(p));
-        }
-      } else if (channel === 'training.snapshot' && !tty) {
-        const s = payload as EventPayload<'training.snapshot'>;
-        console.log(`snapshot ${s.snapshot.id} (kimg ${s.snapshot.kimg.toFixed(2)})`);
-      } else if (channel === 'training.alert') {
-        const a = payload as EventPayload<'training.alert'>;
-        if (tty) process.stdout.write('\n');
-        console.log(`${a.level} at step ${a.step}: ${a.message}`);
-      } else if (channel === 'training.state') {
-        const s = payload as EventPayload<'training.state'>;
-        if (s.runId === runId && ['finished', 'stopped', 'failed'].includes(s.state)) resolve(s);
-      }
+    client.on('training.state', (s) => {
+      if (s.runId === runId && ['finished', 'stopped', 'failed'].includes(s.state)) resolve(s);
     });
   });
 
   try {
     runId = await begin();
   } catch (error) {
-    console.error(`error: ${messageOf(error)}`);
-    return (error as { code?: string }).code === 'bad_request' || (error as { code?: string }).code === 'not_found' ? EXIT.usage : EXIT.failed;
+    console.error(`error: ${describeFailure(error)}`);
+    return exitCodeFor(error);
   }
   const id = runId;
   const runDir = studio.runs.dir(id);
@@ -228,7 +226,7 @@ async function follow(studio: Studio, begin: () => Promise<string>): Promise<num
     if (tty) process.stdout.write('\n');
     console.log('Stopping after a final snapshot (Ctrl-C again to abandon it) ...');
     process.once('SIGINT', () => process.exit(EXIT.interrupted));
-    void call(studio, 'training.stop', { runId: id }).catch(() => undefined);
+    void client.request('training.stop', { runId: id }).catch(() => undefined);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -245,20 +243,21 @@ async function follow(studio: Studio, begin: () => Promise<string>): Promise<num
 
 async function startRun(args: TrainArgs): Promise<number> {
   const studio = await createStudio({ host: 'web', libraryDir: args.library, runsDir: args.out });
+  const client = createClient(localBridge(studio));
   try {
-    const preset = (await call(studio, 'presets.list', {})).find((p) => p.id === args.preset);
+    const preset = (await client.request('presets.list', {})).find((p) => p.id === args.preset);
     if (!preset) {
       console.error(`error: unknown preset "${args.preset}"; run with --list-presets to see them`);
       return EXIT.usage;
     }
     let datasetId: string;
     try {
-      datasetId = await resolveDataset(studio, args.data, args.overrides.resolution ?? preset.config.resolution);
+      datasetId = await resolveDataset(studio, client, args.data, args.overrides.resolution ?? preset.config.resolution);
     } catch (error) {
       console.error(`error: ${messageOf(error)}`);
       return EXIT.usage;
     }
-    return await follow(studio, async () => (await call(studio, 'training.start', { datasetId, presetId: preset.id, name: args.name, overrides: args.overrides })).runId);
+    return await follow(studio, client, async () => (await client.request('training.start', { datasetId, presetId: preset.id, name: args.name, overrides: args.overrides })).runId);
   } finally {
     await studio.close();
   }
@@ -268,9 +267,10 @@ async function startRun(args: TrainArgs): Promise<number> {
 async function resumeRun(args: ResumeArgs): Promise<number> {
   const runId = path.basename(args.resume);
   const studio = await createStudio({ host: 'web', libraryDir: args.library, runsDir: path.dirname(args.resume) });
+  const client = createClient(localBridge(studio));
   try {
-    return await follow(studio, async () => {
-      const resumed = await call(studio, 'training.resumeRun', { runId });
+    return await follow(studio, client, async () => {
+      const resumed = await client.request('training.resumeRun', { runId });
       for (const note of resumed.notes) console.log(`  ${note}`);
       return resumed.runId;
     });
