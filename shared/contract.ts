@@ -27,6 +27,10 @@ export const BackendInfo = z.object({
 });
 export type BackendInfo = z.infer<typeof BackendInfo>;
 
+/** How a picture becomes a square: cut around its centre, padded with a colour, or cut where libvips finds the most detail. */
+export const CropMode = z.enum(['center', 'pad', 'attention', 'entropy']);
+export type CropMode = z.infer<typeof CropMode>;
+
 export const DatasetInfo = z.object({
   id: Id,
   name: z.string(),
@@ -37,6 +41,15 @@ export const DatasetInfo = z.object({
   createdAt: z.string(),
   /** Files the import skipped, each with the reason (corrupt, not an image, ...). */
   skipped: z.array(z.object({ file: z.string(), reason: z.string() })),
+  /** Class names, in label-index order, when the images are labelled (from subfolder names). */
+  labels: z.array(z.string()).optional(),
+  /** Some images carry a caption (from sidecar .txt files or typed in the studio). */
+  hasCaptions: z.boolean().optional(),
+  /** The curation asked for x-flip augmentation. */
+  xflip: z.boolean().optional(),
+  crop: CropMode.optional(),
+  /** Built from a curation of the same id, which can be reopened, changed and rebuilt. */
+  curated: z.boolean().optional(),
 });
 export type DatasetInfo = z.infer<typeof DatasetInfo>;
 
@@ -125,6 +138,251 @@ export type IpcError = z.infer<typeof IpcError>;
 // ---------- request channels ----------
 
 const Empty = z.object({}).strict();
+
+// ---------- dataset curation: import (scan + checks) → curate → build ----------
+
+export const Resolution = z
+  .number()
+  .int()
+  .refine((r) => r >= 16 && r <= 1024 && (r & (r - 1)) === 0, 'a power of two from 16 to 1024');
+export const HexColour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb');
+/** A small image inline: thumbnails are JPEG, previews PNG. */
+export const ImageDataUrl = z.string().regex(/^data:image\/(png|jpeg|webp);base64,/, 'an image data URL');
+
+/** Everything that decides what a build produces, besides which images are in it. */
+export const CurationSettings = z.object({
+  resolution: Resolution,
+  crop: CropMode,
+  /** Fill for 'pad' and behind transparent pixels. */
+  background: HexColour,
+  /** Ask training to mirror images left-right (recorded on the dataset). */
+  xflip: z.boolean(),
+  /** Largest Hamming distance between two 64-bit perceptual hashes that still counts as a near-duplicate. */
+  nearThreshold: z.number().int().min(0).max(12),
+  /** Label each image with the name of its top-level subfolder (class-conditional training). */
+  labelsFromFolders: z.boolean(),
+});
+export type CurationSettings = z.infer<typeof CurationSettings>;
+
+/** What the import found about one file. The first five make a file unusable; the others are warnings. */
+export const CheckId = z.enum([
+  'unreadable',
+  'corrupt',
+  'not-image',
+  'empty',
+  'unsupported',
+  'small',
+  'non-square',
+  'extreme-aspect',
+  'duplicate',
+  'near-duplicate',
+  'grayscale',
+  'colour',
+]);
+export type CheckId = z.infer<typeof CheckId>;
+export const ERROR_CHECKS: readonly CheckId[] = ['unreadable', 'corrupt', 'not-image', 'empty', 'unsupported'];
+
+export const ItemFilter = z.union([z.enum(['all', 'included', 'excluded', 'problems']), CheckId]);
+export type ItemFilter = z.infer<typeof ItemFilter>;
+export const ItemSort = z.enum(['name', 'size', 'similarity']);
+export type ItemSort = z.infer<typeof ItemSort>;
+
+export const CurationSummary = z.object({
+  /** Files found. */
+  total: z.number().int(),
+  /** Files that decode as images. */
+  usable: z.number().int(),
+  /** Images the next build will pack. */
+  included: z.number().int(),
+  excluded: z.number().int(),
+  /** Files per check (a file can have several). */
+  counts: z.record(CheckId, z.number().int()),
+  duplicateGroups: z.number().int(),
+  nearDuplicateGroups: z.number().int(),
+  captions: z.number().int(),
+});
+export type CurationSummary = z.infer<typeof CurationSummary>;
+
+export const CurationSource = z.object({ kind: z.enum(['folder', 'zip', 'upload']), path: z.string() });
+export type CurationSource = z.infer<typeof CurationSource>;
+
+/** A dataset being curated. It shares its id with the dataset its build produces. */
+export const CurationInfo = z.object({
+  id: Id,
+  name: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  sources: z.array(CurationSource),
+  settings: CurationSettings,
+  summary: CurationSummary,
+  labels: z.array(z.object({ name: z.string(), count: z.number().int() })),
+  /** draft: never built; built: the dataset matches the curation; stale: changed since its last build. */
+  state: z.enum(['draft', 'built', 'stale']),
+  builtAt: z.string().nullable(),
+  /** The last import: files found, files read and analysed, files reused unchanged from before. */
+  lastImport: z
+    .object({ files: z.number().int(), scanned: z.number().int(), reused: z.number().int(), seconds: z.number(), notes: z.array(z.string()) })
+    .nullable(),
+  /** The import or build of this curation that is running now. */
+  jobId: Id.nullable(),
+});
+export type CurationInfo = z.infer<typeof CurationInfo>;
+
+/** The square a build cuts out, as fractions of the upright image (x, y, width, height). */
+export const CropRect = z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() });
+export type CropRect = z.infer<typeof CropRect>;
+
+export const CurationItem = z.object({
+  index: z.number().int(),
+  path: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  bytes: z.number().int(),
+  format: z.string().nullable(),
+  checks: z.array(CheckId),
+  /** One line per check, e.g. 'corrupt: VipsJpeg: premature end of JPEG image'. */
+  notes: z.array(z.string()),
+  excluded: z.boolean(),
+  /** Why it is excluded: it cannot be used, a check excludes it by default, or the user did. */
+  excludedBy: z.enum(['error', 'default', 'user']).nullable(),
+  /** The user's choice: true excluded, false included, null the checks' default. */
+  override: z.boolean().nullable(),
+  group: z
+    .object({ kind: z.enum(['duplicate', 'near-duplicate']), id: z.number().int(), size: z.number().int(), kept: z.boolean() })
+    .nullable(),
+  label: z.string().nullable(),
+  caption: z.string().nullable(),
+  crop: CropRect.nullable(),
+  thumb: ImageDataUrl.nullable(),
+});
+export type CurationItem = z.infer<typeof CurationItem>;
+
+/** Progress of a long dataset job: an import, a build or an export. */
+export const DatasetJob = z.object({
+  jobId: Id,
+  kind: z.enum(['import', 'build', 'export']),
+  datasetId: Id,
+  state: z.enum(['running', 'done', 'failed', 'cancelled']),
+  phase: z.string(),
+  done: z.number().int(),
+  total: z.number().int(),
+  etaSec: z.number().nullable(),
+  perSec: z.number().nullable(),
+  current: z.string().nullable(),
+  message: z.string().nullable(),
+  /** Set when an import is done. */
+  curation: CurationInfo.nullable(),
+  /** Set when a build is done. */
+  dataset: DatasetInfo.nullable(),
+  /** Set when an export is done: the zip written. */
+  file: z.string().nullable(),
+});
+export type DatasetJob = z.infer<typeof DatasetJob>;
+
+/** Browser uploads arrive in chunks of at most this many bytes (base64 makes them 4/3 larger on the wire). */
+export const UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024;
+export const UPLOAD_FILE_MAX_BYTES = 512 * 1024 * 1024;
+
+const ItemTarget = z.union([
+  z.object({ indices: z.array(z.number().int().min(0)).min(1).max(1_000_000) }).strict(),
+  /** Every item the grid shows for this filter (and label). */
+  z.object({ filter: ItemFilter, label: z.string().nullable().optional() }).strict(),
+]);
+
+const curationRequests = {
+  'datasets.curations': { params: Empty, result: z.array(CurationInfo) },
+  'datasets.curation': { params: z.object({ datasetId: Id }).strict(), result: CurationInfo },
+  /**
+   * Import folders, zip files or uploads (`upload:<uploadId>`) into a new curation, or again into an existing
+   * one (`datasetId`: only changed files are read). Progress arrives as `datasets.job` events.
+   */
+  'datasets.scan': {
+    params: z
+      .object({
+        sources: z.array(z.string().min(1).max(4096)).min(1).max(64),
+        name: z.string().min(1).max(100).optional(),
+        datasetId: Id.optional(),
+        settings: CurationSettings.partial().optional(),
+      })
+      .strict(),
+    result: z.object({ jobId: Id, datasetId: Id }),
+  },
+  /** One chunk of a file uploaded from a browser; the first call (no uploadId) opens an upload. */
+  'datasets.upload': {
+    params: z
+      .object({
+        uploadId: Id.optional(),
+        path: z.string().min(1).max(1024),
+        offset: z.number().int().min(0),
+        size: z.number().int().min(0).max(UPLOAD_FILE_MAX_BYTES),
+        data: z.string().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4),
+      })
+      .strict(),
+    result: z.object({ uploadId: Id, received: z.number().int() }),
+  },
+  /** Cancel an import, build or export by its jobId; nothing half-done is kept. */
+  'datasets.cancelImport': { params: z.object({ jobId: Id }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  /** A page of the curation grid, filtered and sorted, with small thumbnails. */
+  'datasets.items': {
+    params: z
+      .object({
+        datasetId: Id,
+        offset: z.number().int().min(0),
+        limit: z.number().int().min(1).max(500).default(100),
+        filter: ItemFilter.default('all'),
+        sort: ItemSort.default('name'),
+        label: z.string().nullable().optional(),
+        thumbs: z.boolean().default(true),
+      })
+      .strict(),
+    result: z.object({ total: z.number().int(), items: z.array(CurationItem) }),
+  },
+  /** Duplicate or near-duplicate groups, one kept in each. */
+  'datasets.groups': {
+    params: z
+      .object({
+        datasetId: Id,
+        kind: z.enum(['duplicate', 'near-duplicate']),
+        offset: z.number().int().min(0),
+        limit: z.number().int().min(1).max(200).default(50),
+      })
+      .strict(),
+    result: z.object({ total: z.number().int(), groups: z.array(z.object({ id: z.number().int(), items: z.array(CurationItem) })) }),
+  },
+  /** Exclude or include items (null: back to the checks' default), or set their label or caption (null: back to the file's). */
+  'datasets.edit': {
+    params: z
+      .object({
+        datasetId: Id,
+        target: ItemTarget,
+        exclude: z.boolean().nullable().optional(),
+        label: z.string().max(100).nullable().optional(),
+        caption: z.string().max(2000).nullable().optional(),
+      })
+      .strict(),
+    result: CurationInfo,
+  },
+  'datasets.settings': {
+    params: z.object({ datasetId: Id, name: z.string().min(1).max(100).optional(), settings: CurationSettings.partial() }).strict(),
+    result: CurationInfo,
+  },
+  /** The final square of one image under a crop policy (default: the curation's), for a live preview. */
+  'datasets.cropPreview': {
+    params: z
+      .object({ datasetId: Id, index: z.number().int().min(0), crop: CropMode.optional(), background: HexColour.optional(), resolution: Resolution.optional() })
+      .strict(),
+    result: z.object({ image: PngDataUrl, crop: CropRect.nullable() }),
+  },
+  /** Pack the included images into the dataset that trains. Progress as `datasets.job` events. */
+  'datasets.build': { params: z.object({ datasetId: Id }).strict(), result: z.object({ jobId: Id }) },
+  /** A zip in the layout of NVIDIA's stylegan2-ada-pytorch dataset_tool.py (PNGs + dataset.json labels). */
+  'datasets.exportStylegan': {
+    params: z.object({ datasetId: Id, outFile: z.string().min(1).optional() }).strict(),
+    result: z.object({ jobId: Id }),
+  },
+  /** Forget a curation (its thumbnails and edits). The built dataset and the source files stay. */
+  'datasets.discard': { params: z.object({ datasetId: Id }).strict(), result: z.object({ datasetId: Id }) },
+} as const;
 
 export const requests = {
   'app.info': {
@@ -249,6 +507,7 @@ export const requests = {
       .strict(),
     result: z.object({ outDir: z.string(), files: z.array(z.string()), gridFile: z.string().nullable(), grid: PngDataUrl.nullable() }),
   },
+  ...curationRequests,
 } as const;
 
 // ---------- event streams (main -> renderer) ----------
@@ -280,6 +539,8 @@ export const events = {
     message: z.string().nullable(),
     dataset: DatasetInfo.nullable(),
   }),
+  /** Progress of an import, build or export started through the curation channels. */
+  'datasets.job': DatasetJob,
 } as const;
 
 export type RequestChannel = keyof typeof requests;

@@ -9,6 +9,7 @@
  * Exit codes (for scripts): 0 finished, 1 training or engine failed, 2 bad arguments or data,
  * 130 interrupted (Ctrl-C stops the run after a final snapshot).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { IpcRequestError, createClient, type StudioClient } from '../../shared/client.ts';
@@ -149,6 +150,8 @@ async function resolveDataset(studio: Studio, client: StudioClient, data: string
   if (data === 'builtin:emoji' || data === BUILTIN_ID) return (await studio.datasets.ensureBuiltin()).id;
   const known = (await client.request('datasets.list', {})).find((d) => d.id === data);
   if (known) return known.id;
+  // A dataset folder written by `npm run import -- --out <dir>`.
+  if (existsSync(path.join(path.resolve(data), 'dataset.json'))) return (await studio.datasets.adoptFolder(path.resolve(data))).id;
   console.log(`Importing ${path.resolve(data)} at ${resolution}×${resolution} ...`);
   const dataset = await studio.datasets.importFolder(path.resolve(data), {
     resolution,

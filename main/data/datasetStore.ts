@@ -8,7 +8,7 @@
  * or a cancelled import never leaves a half dataset that lists.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
@@ -24,7 +24,7 @@ const IMAGES_FILE = 'images.u8';
 const PREVIEW_FILE = 'preview.png';
 const TMP_PREFIX = '.tmp-';
 /** The stored preview: the first 64 images, 8×8. */
-const PREVIEW_COUNT = 64;
+export const PREVIEW_COUNT = 64;
 /** Preview tiles are downscaled to this, so a 1024-px dataset does not produce a 8192² PNG for the UI. */
 const PREVIEW_TILE_MAX = 128;
 /** A leftover `.tmp-*` older than this (and not ours) is from a crashed import and is swept away. */
@@ -42,6 +42,17 @@ export interface ImportFolderOptions {
   resolution: number;
   onProgress?: (p: ImportProgress) => void;
   signal?: AbortSignal;
+}
+
+/** What a builder hands to DatasetStore.publish. */
+export interface PublishedDataset {
+  info: DatasetInfo;
+  /** Source paths in packed order. */
+  files: string[];
+  /** More keys for dataset.json (labels per image, captions, the curation's manifest). */
+  extra: Record<string, unknown>;
+  /** Up to 64 images (R×R×3 each, downscaled to at most 128 px by previewTile) for preview.png. */
+  previewTiles: Buffer[];
 }
 
 interface BuildSpec {
@@ -94,7 +105,10 @@ export class DatasetStore {
         await this.sweepIfStale(path.join(this.dir, entry.name));
         continue;
       }
-      if (entry.name.startsWith('.') || !entry.isDirectory()) continue;
+      if (entry.name.startsWith('.')) continue;
+      // An adopted dataset (see adoptFolder) is a link to a folder elsewhere.
+      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(path.join(this.dir, entry.name)).then((s) => s.isDirectory(), () => false)));
+      if (!isDir) continue;
       try {
         infos.push(await this.readInfo(entry.name));
       } catch (error) {
@@ -180,6 +194,72 @@ export class DatasetStore {
     let id = newDatasetId(name);
     while (await exists(this.folder(id))) id = newDatasetId(name);
     return this.build({ id, name, builtin: false, source: root, root, resolution, onProgress: options.onProgress, signal: options.signal });
+  }
+
+  /**
+   * Write a dataset with `fill` into a hidden temp folder and move it into place only when complete,
+   * replacing the previous build of the same id (renamed aside first, so readers see the old one or the
+   * new one, never a mix). `fill` writes images.u8 and returns what dataset.json holds.
+   */
+  async publish(id: string, fill: (tmp: string) => Promise<PublishedDataset>): Promise<DatasetInfo> {
+    await mkdir(this.dir, { recursive: true });
+    const dest = this.folder(id);
+    const tmp = path.join(this.dir, `${TMP_PREFIX}${id}`);
+    this.activeTemps.add(tmp);
+    try {
+      await rm(tmp, { recursive: true, force: true });
+      await mkdir(tmp);
+      const { info, files, extra, previewTiles } = await fill(tmp);
+      await writeFile(path.join(tmp, PREVIEW_FILE), await renderPreview(previewTiles, info.resolution));
+      const file = { format: DATASET_FORMAT, ...info, files, ...extra };
+      DatasetFile.parse(file);
+      await writeFile(path.join(tmp, INFO_FILE), `${JSON.stringify(file)}\n`);
+      const aside = path.join(this.dir, `${TMP_PREFIX}old-${id}-${randomBytes(3).toString('hex')}`);
+      const had = await exists(dest);
+      if (had) await rename(dest, aside);
+      await rename(tmp, dest);
+      if (had) await rm(aside, { recursive: true, force: true });
+      return info;
+    } catch (error) {
+      await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+      throw error;
+    } finally {
+      this.activeTemps.delete(tmp);
+    }
+  }
+
+  /** Per-image class indices of a labelled dataset (into `info.labels`), or null when it has none. */
+  async readLabelIndices(id: string): Promise<number[] | null> {
+    const info = await this.get(id);
+    if (!info.labels?.length) return null;
+    const raw = JSON.parse(await readFile(path.join(this.folder(id), INFO_FILE), 'utf8')) as { labelIndices?: unknown };
+    const parsed = z.array(z.number().int().min(0).max(info.labels.length - 1)).length(info.count).safeParse(raw.labelIndices);
+    if (!parsed.success) throw new StudioError('internal', `${path.join(this.folder(id), INFO_FILE)}: labelIndices must hold one class index per image`);
+    return parsed.data;
+  }
+
+  /**
+   * Make a dataset folder that lives outside the library (`npm run import -- --out <dir>`) usable by id:
+   * the library gets a link to it. Returns its info; a folder that is not a dataset is a bad_request.
+   */
+  async adoptFolder(folder: string): Promise<DatasetInfo> {
+    const abs = path.resolve(folder);
+    let parsed: DatasetFile;
+    try {
+      parsed = DatasetFile.parse(JSON.parse(await readFile(path.join(abs, INFO_FILE), 'utf8')));
+    } catch (error) {
+      throw badRequest(`${abs} is not a GAN Studio dataset folder (${path.join(abs, INFO_FILE)}: ${errnoCode(error) ?? messageOf(error)})`);
+    }
+    const info = DatasetInfo.parse(parsed);
+    const link = this.folder(info.id);
+    const current = await realpath(link).catch(() => null);
+    if (current !== (await realpath(abs))) {
+      if (current !== null) throw badRequest(`the library already has a different dataset with id ${info.id} (${link})`);
+      await mkdir(this.dir, { recursive: true });
+      await symlink(abs, link, 'junction');
+    }
+    await this.checkImagesFile(info);
+    return info;
   }
 
   // ---------- internals ----------
@@ -322,7 +402,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** One image as a preview tile: as is up to PREVIEW_TILE_MAX px, downscaled above. */
-async function previewTile(rgb: Uint8Array, resolution: number): Promise<Buffer> {
+export async function previewTile(rgb: Uint8Array, resolution: number): Promise<Buffer> {
   if (resolution <= PREVIEW_TILE_MAX) return Buffer.from(rgb);
   return sharp(rgb, { raw: { width: resolution, height: resolution, channels: 3 } })
     .resize(PREVIEW_TILE_MAX, PREVIEW_TILE_MAX, { kernel: 'lanczos3' })

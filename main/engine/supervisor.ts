@@ -164,12 +164,13 @@ export class EngineSupervisor {
       case 'sample':
         this.events.emit('training.sample', { runId: message.runId, step: message.step, kimg: message.kimg, image: `data:image/png;base64,${message.png}` });
         return;
-      case 'snapshot':
-        if (this.live?.summary.id === message.runId) {
-          this.live.summary = await this.runs.update(message.runId, { step: message.snapshot.step, kimg: message.snapshot.kimg });
-        }
+      case 'snapshot': {
+        // What is on disk is the run's progress, live or not (a final snapshot can follow the last tick).
+        const summary = await this.runs.update(message.runId, { step: message.snapshot.step, kimg: message.snapshot.kimg });
+        if (this.live?.summary.id === message.runId) this.live.summary = summary;
         this.events.emit('training.snapshot', { runId: message.runId, snapshot: message.snapshot });
         return;
+      }
       case 'exportDone':
       case 'exportFailed': {
         const job = this.jobs.get(message.jobId);
@@ -233,23 +234,26 @@ export class EngineSupervisor {
 
   async pause(runId: string): Promise<RunState> {
     this.requireLive(runId);
-    await this.send({ type: 'pause' });
+    // Recorded before the command: the engine's own report (e.g. 'stopped' right after) must come last.
     await this.setRunState(runId, 'paused', null);
+    await this.send({ type: 'pause' });
     return 'paused';
   }
 
   async resume(runId: string): Promise<RunState> {
     this.requireLive(runId);
-    await this.send({ type: 'resume' });
+    // Recorded before the command: the engine's own report (e.g. 'stopped' right after) must come last.
     await this.setRunState(runId, 'running', null);
+    await this.send({ type: 'resume' });
     return 'running';
   }
 
   /** Ask the run to stop; it writes a final snapshot, then reports 'stopped'. */
   async stop(runId: string): Promise<RunState> {
     this.requireLive(runId);
-    await this.send({ type: 'stop' });
+    // Recorded before the command: the engine's own report (e.g. 'stopped' right after) must come last.
     await this.setRunState(runId, 'stopping', null);
+    await this.send({ type: 'stop' });
     return 'stopping';
   }
 

@@ -61,8 +61,9 @@ export function trainingHandlers(ctx: {
   return {
     'training.start': async ({ datasetId, presetId, name, overrides }) => {
       refuseIfBusy();
-      const config = resolve(presetId, overrides);
       const dataset = await datasets.get(datasetId);
+      // A curated dataset's x-flip choice is the default for runs on it; the user's override wins.
+      const config = resolve(presetId, { ...(dataset.xflip !== undefined ? { xflip: dataset.xflip } : {}), ...overrides });
       const { run } = await createAndTrain(name ?? `${presetId} on ${dataset.name}`, config, dataset, { kind: 'fresh' });
       return { runId: run.id };
     },
@@ -82,9 +83,14 @@ export function trainingHandlers(ctx: {
         throw badRequest(`run "${summary.name}" has no valid checkpoint to resume from; fork another run or start a new one`);
       }
       const ref = datasetRef(datasets, dataset, config);
+      const trainedOn = (valid.checkpoint.manifest.trainerState as { datasetCount?: number }).datasetCount;
+      const changed =
+        trainedOn !== undefined && trainedOn !== dataset.count
+          ? [`the dataset changed since this snapshot (${trainedOn} images then, ${dataset.count} now): training continues on the current images, so the continuation is not exact`]
+          : [];
       await runs.setState(runId, 'starting', null);
       const notes = await engine.train(await runs.summary(runId), config, ref, { kind: 'resume', snapshotId: valid.snapshotId });
-      return { runId, fromSnapshot: valid.snapshotId, notes: [...valid.skipped.map((s) => `skipped ${s}`), ...notes] };
+      return { runId, fromSnapshot: valid.snapshotId, notes: [...valid.skipped.map((s) => `skipped ${s}`), ...changed, ...notes] };
     },
 
     'training.fork': async ({ runId, snapshotId, name, datasetId, presetId, overrides }) => {

@@ -4,11 +4,13 @@
  *
  *   npm run bench                       every family × {32, 64}
  *   npm run bench -- --quick            32×32 only, fewer steps
+ * The `import` section (tests/bench/importBench.ts) compares dataset import with sharp's own decode speed.
  */
 import * as tf from '@tensorflow/tfjs';
 import { listPresets, resolveConfig } from '../../shared/presets.ts';
 import { selectBackend } from '../../main/engine/backend.ts';
 import { createFamily } from '../../main/engine/training/family.ts';
+import { benchImport } from './importBench.ts';
 import { withShippedConv2DBackpropInput } from '../../main/engine/ops/wasmKernels.ts';
 
 const quick = process.argv.includes('--quick');
@@ -96,6 +98,7 @@ const report = {
   backend: { name: backend.name, detail: backend.detail },
   cpus: (await import('node:os')).cpus().length,
   trainingStep: results,
+  import: await benchImport({ quick }),
   wasmTransposedConv: benchTransposedConv(),
 };
 console.log(JSON.stringify(report, null, 2));

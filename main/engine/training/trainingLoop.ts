@@ -410,7 +410,8 @@ export class TrainingLoop {
       backend: this.backend,
       config: this.config,
       tensors: entries,
-      trainerState: { ...this.state },
+      // The dataset's size rides along, so a resume can tell when the images changed underneath the run.
+      trainerState: { ...this.state, datasetCount: this.images.count },
       weightsByteLength: bytes.byteLength,
       weightsSha256: sha256(bytes),
     });

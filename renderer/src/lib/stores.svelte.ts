@@ -16,10 +16,12 @@ import type {
 import type { PresetInfo, ResolvedConfig } from '../../../shared/presets.ts';
 import { Downsampler } from './downsample.ts';
 
-export type View = 'datasets' | 'train' | 'runs';
+export type View = 'datasets' | 'train' | 'runs' | 'compare';
 export type AppInfo = Result<'app.info'>;
 export type EngineStatus = EventPayload<'engine.status'>;
 export type ImportProgress = EventPayload<'datasets.importProgress'>;
+/** A `training.alert` as the Train view lists it, until the user dismisses it. */
+export type RunAlert = EventPayload<'training.alert'> & { id: number; receivedAt: string };
 
 export interface LiveSample {
   step: number;
@@ -66,7 +68,12 @@ export class LiveRun {
   /** One tick from a `training.progress` event. Ticks already known (from runs.get) are skipped. */
   addTick(record: LossRecord): void {
     const last = this.records.at(-1);
-    if (last && record.step <= last.step) return;
+    if (last && record.step <= last.step) {
+      // The run went back in time (a NaN rollback, a resume): its log was cut there, so is the chart.
+      this.records = this.records.filter((r) => r.step < record.step);
+      this.series = new Downsampler(MAX_CHART_POINTS);
+      for (const r of this.records) this.series.push(r.kimg, r.losses);
+    }
     this.records.push(record);
     this.series.push(record.kimg, record.losses);
     this.chartVersion++;
@@ -99,6 +106,10 @@ class Studio {
   trainDatasetId = $state<string | null>(null);
   selectedRunId = $state<string | null>(null);
   live = $state.raw<LiveRun | null>(null);
+  /** Runs ticked in the Runs table, in the order they were ticked: what the Compare view shows. */
+  compareIds = $state.raw<string[]>([]);
+  /** Alerts of this session (NaN rollback, disk full, skipped checkpoint), newest last, until dismissed. */
+  alerts = $state.raw<RunAlert[]>([]);
   /** A failed initial load, shown in place of the view that needed it. */
   loadError = $state<string | null>(null);
 }

@@ -6,6 +6,7 @@ import type { DatasetInfo, RunSummary, TrainingProgress } from '../../../shared/
 import { client, onReconnect } from './api.ts';
 import { describeError } from './errors.ts';
 import { LiveRun, studio } from './stores.svelte.ts';
+import { startCurateSync } from './curateState.svelte.ts';
 
 export async function refreshInfo(): Promise<void> {
   const info = await client.request('app.info', {});
@@ -140,6 +141,9 @@ async function loadAll(): Promise<void> {
   }
 }
 
+const MAX_ALERTS = 50;
+let alertSeq = 0;
+
 /** Subscribe to every event stream and load the initial state. Returns a function that undoes it. */
 export function startSync(): () => void {
   const offs = [
@@ -152,7 +156,7 @@ export function startSync(): () => void {
       if (p.state === 'done' && p.dataset) upsertDataset(p.dataset);
     }),
     client.on('training.progress', (p) => {
-      patchRun(p.runId, { step: p.step, kimg: p.kimg, totalKimg: p.totalKimg });
+      patchRun(p.runId, { step: p.step, kimg: p.kimg, totalKimg: p.totalKimg, trainingSec: p.elapsedSec });
       const live = liveFor(p.runId);
       if (live) applyProgress(live, p);
     }),
@@ -170,8 +174,13 @@ export function startSync(): () => void {
         live.stateSeq++;
       }
     }),
+    client.on('training.alert', (a) => {
+      // Kept until dismissed; a run stuck in a loop of alerts must not grow the list without bound.
+      studio.alerts = [...studio.alerts, { ...a, id: ++alertSeq, receivedAt: new Date().toISOString() }].slice(-MAX_ALERTS);
+    }),
   ];
   offs.push(onReconnect(() => void loadAll()));
+  offs.push(startCurateSync());
   void loadAll();
   return () => offs.forEach((off) => off());
 }
