@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const Family = z.enum(['dcgan']);
+export const Family = z.enum(['dcgan', 'wgan', 'wgan-gp', 'progan', 'stylegan2']);
 export type Family = z.infer<typeof Family>;
 
 const powerOfTwo = (min: number, max: number) =>
@@ -50,6 +50,57 @@ export const ResolvedConfig = z
      * halved (once; a second time stops the run), or stop at once.
      */
     onNonFinite: z.enum(['rollback', 'stop']).default('rollback'),
+
+    // ---- options for every family (defaults = what runs recorded before they existed) ----
+    /** Optimizer of both networks: Adam (adamBeta1/2) or RMSProp (decay 0.99, ε 1e-8, as PyTorch's). */
+    optimizer: z.enum(['adam', 'rmsprop']).default('adam'),
+    /** Discriminator (critic) steps per generator step, each on a fresh batch of reals (WGAN: 5). */
+    nCritic: z.number().int().min(1).max(100).default(1),
+    /** Spectral normalization of every weight of D (Miyato et al. 2018), one power iteration per step. */
+    spectralNormD: z.boolean().default(false),
+    /** The same for G. */
+    spectralNormG: z.boolean().default(false),
+    /** Clip each parameter tensor's gradient to an L2 norm of at most gradClipG (G) / gradClipD (D). */
+    gradClip: z.boolean().default(false),
+    gradClipG: z.number().positive().max(1e6).default(0.1),
+    gradClipD: z.number().positive().max(1e6).default(0.05),
+
+    // ---- family options: present exactly for the families that use them ----
+    /** DCGAN-style D (dcgan, wgan, wgan-gp): BatchNorm after the 2nd+ convolutions (absent = on). */
+    dBatchNorm: z.boolean().optional(),
+    /** WGAN: critic weights are clipped to [−c, c] after every update (Arjovsky et al. 2017). */
+    weightClip: z.number().positive().max(10).optional(),
+    /** WGAN-GP, ProGAN: weight λ of the gradient penalty (‖∇D(x̂)‖ − 1)² on interpolates. */
+    gpLambda: z.number().min(0).max(1e4).optional(),
+    /** ProGAN: drift term ε·E[D(x)²] that keeps critic scores near zero. */
+    driftEpsilon: z.number().min(0).max(1).optional(),
+    /** ProGAN: thousands of images per fade-in phase and per stabilization phase. */
+    fadeKimg: z.number().positive().max(100_000).optional(),
+    stableKimg: z.number().positive().max(100_000).optional(),
+    /** ProGAN, StyleGAN2: group size of D's minibatch standard deviation layer. */
+    mbstdGroup: z.number().int().min(1).max(64).optional(),
+    /** ProGAN, StyleGAN2: half-life of G's exponential moving average, in kimg (0 = off). */
+    emaKimg: z.number().min(0).max(100_000).optional(),
+    /** StyleGAN2: EMA half-life ramp-up, at most this fraction of the images seen so far (0 = none). */
+    emaRampup: z.number().min(0).max(1).optional(),
+    /** StyleGAN2: depth of the mapping network z → w, and its learning-rate multiplier. */
+    mappingLayers: z.number().int().min(1).max(16).optional(),
+    mappingLrMul: z.number().positive().max(1).optional(),
+    /** StyleGAN2: probability of style mixing regularization (two latents, random crossover layer). */
+    styleMixingProb: z.number().min(0).max(1).optional(),
+    /** StyleGAN2: R1 penalty weight γ (on reals, γ/2·‖∇D(x)‖²). */
+    r1Gamma: z.number().min(0).max(1e4).optional(),
+    /** StyleGAN2: path-length regularization weight, its running-mean decay and batch shrink. */
+    plWeight: z.number().min(0).max(100).optional(),
+    plDecay: z.number().min(0).max(1).optional(),
+    plBatchShrink: z.number().int().min(1).max(64).optional(),
+    /** StyleGAN2: lazy regularization, steps between G (path length) and D (R1) regularization. */
+    gRegInterval: z.number().int().min(1).max(1000).optional(),
+    dRegInterval: z.number().int().min(1).max(1000).optional(),
+    /** StyleGAN2: truncation ψ used for samples and export (1 = none). */
+    truncationPsi: z.number().min(0).max(2).optional(),
+    /** StyleGAN2: residual discriminator ('resnet'), or the plain one ('orig', the cifar config). */
+    dResidual: z.boolean().optional(),
   })
   .strict();
 export type ResolvedConfig = z.infer<typeof ResolvedConfig>;
@@ -60,10 +111,31 @@ export type TrainingOverrides = z.infer<typeof TrainingOverrides>;
 
 type FamilyDefaults = Omit<ResolvedConfig, 'presetId' | 'family'>;
 
+/** What runs share unless a family says otherwise. */
+const common = {
+  latentDim: 512,
+  leakySlope: 0.2,
+  xflip: false,
+  seed: 0,
+  tickSteps: 10,
+  sampleSteps: 50,
+  snapshotSteps: 500,
+  gridSide: 8,
+  onNonFinite: 'rollback',
+  optimizer: 'adam',
+  nCritic: 1,
+  spectralNormD: false,
+  spectralNormG: false,
+  gradClip: false,
+  gradClipG: 0.1,
+  gradClipD: 0.05,
+} as const satisfies Partial<FamilyDefaults>;
+
 /** The papers' defaults per family; presets state only what differs. */
 const familyDefaults: Record<Family, FamilyDefaults> = {
   // Radford et al. 2015: Adam(2e-4, β1 0.5), LeakyReLU 0.2 in D, BatchNorm + ReLU in G, tanh output.
   dcgan: {
+    ...common,
     resolution: 64,
     batchSize: 64,
     latentDim: 100,
@@ -73,15 +145,95 @@ const familyDefaults: Record<Family, FamilyDefaults> = {
     dLearningRate: 2e-4,
     adamBeta1: 0.5,
     adamBeta2: 0.999,
-    leakySlope: 0.2,
-    xflip: false,
     totalKimg: 5000,
-    seed: 0,
-    tickSteps: 10,
-    sampleSteps: 50,
-    snapshotSteps: 500,
-    gridSide: 8,
-    onNonFinite: 'rollback',
+    dBatchNorm: true,
+  },
+  // Arjovsky, Chintala & Bottou 2017: the DCGAN networks, the critic's weights clipped to ±0.01, 5 critic
+  // steps per G step, RMSProp with lr 5e-5 (momentum-free: Adam made the clipped critic unstable).
+  wgan: {
+    ...common,
+    resolution: 64,
+    batchSize: 64,
+    latentDim: 100,
+    channelsAtOutput: 64,
+    maxChannels: 512,
+    gLearningRate: 5e-5,
+    dLearningRate: 5e-5,
+    adamBeta1: 0.5,
+    adamBeta2: 0.999,
+    totalKimg: 5000,
+    optimizer: 'rmsprop',
+    nCritic: 5,
+    dBatchNorm: true,
+    weightClip: 0.01,
+  },
+  // Gulrajani et al. 2017, Algorithm 1: λ = 10, n_critic = 5, Adam(1e-4, β 0, 0.9); no BatchNorm in the
+  // critic (the penalty is per sample).
+  'wgan-gp': {
+    ...common,
+    resolution: 64,
+    batchSize: 64,
+    latentDim: 128,
+    channelsAtOutput: 64,
+    maxChannels: 512,
+    gLearningRate: 1e-4,
+    dLearningRate: 1e-4,
+    adamBeta1: 0,
+    adamBeta2: 0.9,
+    totalKimg: 5000,
+    nCritic: 5,
+    dBatchNorm: false,
+    gpLambda: 10,
+  },
+  // Karras et al. 2018: Adam(1e-3, β 0, 0.99), WGAN-GP (λ 10) + drift 0.001, 600k images per fade-in and
+  // per stabilization (official config), minibatch stddev groups of 4, G weights averaged with β 0.999
+  // (≈ 11 kimg half-life at batch 16), feature maps min(16384/r, 512), latent 512.
+  progan: {
+    ...common,
+    resolution: 256,
+    batchSize: 16,
+    channelsAtOutput: 64,
+    maxChannels: 512,
+    gLearningRate: 1e-3,
+    dLearningRate: 1e-3,
+    adamBeta1: 0,
+    adamBeta2: 0.99,
+    totalKimg: 12000,
+    gpLambda: 10,
+    driftEpsilon: 0.001,
+    fadeKimg: 600,
+    stableKimg: 600,
+    mbstdGroup: 4,
+    emaKimg: 11,
+  },
+  // Karras et al. 2020 as configured in stylegan2-ada-pytorch ('stylegan2' config, 1024 px): Adam(0.002,
+  // β 0, 0.99) with lazy regularization (R1 γ = 10 every 16 D steps, path length 2 every 4 G steps),
+  // mapping 8 × 512 at lr ×0.01, style mixing 0.9, EMA 10 kimg, feature maps min(32768/r, 512).
+  stylegan2: {
+    ...common,
+    resolution: 1024,
+    batchSize: 32,
+    channelsAtOutput: 32,
+    maxChannels: 512,
+    gLearningRate: 0.002,
+    dLearningRate: 0.002,
+    adamBeta1: 0,
+    adamBeta2: 0.99,
+    totalKimg: 25000,
+    mbstdGroup: 4,
+    emaKimg: 10,
+    emaRampup: 0,
+    mappingLayers: 8,
+    mappingLrMul: 0.01,
+    styleMixingProb: 0.9,
+    r1Gamma: 10,
+    plWeight: 2,
+    plDecay: 0.01,
+    plBatchShrink: 2,
+    gRegInterval: 4,
+    dRegInterval: 16,
+    truncationPsi: 1,
+    dResidual: true,
   },
 };
 
@@ -91,6 +243,42 @@ export interface Preset {
   family: Family;
   description: string;
   settings: Partial<FamilyDefaults>;
+  /** Values that follow from the resolution (StyleGAN2-ADA's 'auto'); the user's overrides still win. */
+  derive?: (resolution: number) => Partial<FamilyDefaults>;
+}
+
+/** Quick presets: sized to show learning within minutes on a laptop CPU (wasm), on the 64px emoji set. */
+const quick = { resolution: 32, xflip: true, tickSteps: 5, sampleSteps: 25, snapshotSteps: 250 } as const;
+
+/**
+ * A stylegan2-ada-pytorch configuration (train.py cfg_specs, one GPU): batch, mbstd group, feature-map
+ * base (fmaps·32768 at 1 px, i.e. fmaps·32768/R at the output), learning rate, γ, EMA kimg, ramp-up, depth.
+ */
+function ada(spec: { mb: number; mbstd: number; fmaps: number; lrate: number; gamma: number; ema: number; ramp: number; map: number; kimg: number }, resolution: number): Partial<FamilyDefaults> {
+  return {
+    resolution,
+    batchSize: spec.mb,
+    mbstdGroup: spec.mbstd,
+    channelsAtOutput: (spec.fmaps * 32768) / resolution,
+    maxChannels: 512,
+    gLearningRate: spec.lrate,
+    dLearningRate: spec.lrate,
+    r1Gamma: spec.gamma,
+    emaKimg: spec.ema,
+    emaRampup: spec.ramp,
+    mappingLayers: spec.map,
+    totalKimg: spec.kimg,
+  };
+}
+
+/** 'auto' (train.py, gpus = 1): batch min(4096/R, 32), mbstd min(batch, 4), fmaps 1 from 512 px else 0.5,
+ *  lr 0.002 from 1024 px else 0.0025, γ = 0.0002·R²/batch, EMA batch·10/32 kimg, ramp-up 0.05, map 2. */
+export function adaAuto(resolution: number): Partial<FamilyDefaults> {
+  const mb = Math.max(Math.min(Math.floor(4096 / resolution), 32), 1);
+  return ada(
+    { mb, mbstd: Math.min(mb, 4), fmaps: resolution >= 512 ? 1 : 0.5, lrate: resolution >= 1024 ? 0.002 : 0.0025, gamma: (0.0002 * resolution ** 2) / mb, ema: (mb * 10) / 32, ramp: 0.05, map: 2, kimg: 25000 },
+    resolution,
+  );
 }
 
 export const presets: readonly Preset[] = [
@@ -118,6 +306,131 @@ export const presets: readonly Preset[] = [
     family: 'dcgan',
     description: 'The DCGAN paper\'s 64×64 configuration (batch 64, latent 100, 64→512 feature maps). Wants a GPU.',
     settings: {},
+  },
+  {
+    id: 'quick-dcgan',
+    label: 'Quick DCGAN',
+    family: 'dcgan',
+    description: 'DCGAN at 32×32, small enough for a laptop CPU (the same model as Quick 32px).',
+    settings: { ...quick, batchSize: 32, latentDim: 64, channelsAtOutput: 32, maxChannels: 128, totalKimg: 300 },
+  },
+  {
+    id: 'quick-dcgan-stable',
+    label: 'Quick DCGAN, stabilized',
+    family: 'dcgan',
+    description: 'Quick DCGAN with spectral normalization in D and per-layer gradient clipping (G 0.1, D 0.05).',
+    settings: { ...quick, batchSize: 32, latentDim: 64, channelsAtOutput: 32, maxChannels: 128, totalKimg: 300, spectralNormD: true, gradClip: true },
+  },
+  {
+    id: 'quick-wgan',
+    label: 'Quick WGAN',
+    family: 'wgan',
+    description: 'WGAN with weight clipping at 32×32: 5 critic steps per G step, RMSProp (lr 2e-4 instead of the paper\'s 5e-5, to move within minutes).',
+    settings: { ...quick, batchSize: 32, latentDim: 64, channelsAtOutput: 32, maxChannels: 128, totalKimg: 600, gLearningRate: 2e-4, dLearningRate: 2e-4 },
+  },
+  {
+    id: 'wgan-64',
+    label: 'WGAN 64px',
+    family: 'wgan',
+    description: 'The WGAN paper\'s DCGAN setting at 64×64: clip 0.01, n_critic 5, RMSProp 5e-5, batch 64. Wants a GPU.',
+    settings: {},
+  },
+  {
+    id: 'quick-wgan-gp',
+    label: 'Quick WGAN-GP',
+    family: 'wgan-gp',
+    description: 'WGAN-GP at 32×32: gradient penalty λ 10 on interpolates, 5 critic steps per G step, Adam(1e-4, 0, 0.9).',
+    settings: { ...quick, batchSize: 32, latentDim: 64, channelsAtOutput: 32, maxChannels: 128, totalKimg: 600 },
+  },
+  {
+    id: 'wgan-gp-64',
+    label: 'WGAN-GP 64px',
+    family: 'wgan-gp',
+    description: 'The WGAN-GP paper\'s DCGAN-style setting at 64×64 (batch 64, λ 10, n_critic 5). Wants a GPU.',
+    settings: {},
+  },
+  {
+    id: 'quick-progan',
+    label: 'Quick ProGAN',
+    family: 'progan',
+    description: 'Progressive growing 4→8→16→32 px with fade-ins (5 kimg per phase), equalized learning rate, pixel norm, minibatch stddev, WGAN-GP + drift.',
+    settings: { ...quick, batchSize: 16, latentDim: 128, channelsAtOutput: 32, maxChannels: 128, totalKimg: 300, fadeKimg: 5, stableKimg: 5, emaKimg: 1 },
+  },
+  {
+    id: 'progan-256',
+    label: 'ProGAN 256px',
+    family: 'progan',
+    description: 'ProGAN as in the paper\'s official configuration, grown to 256×256 (600 kimg per phase). Wants a GPU.',
+    settings: {},
+  },
+  {
+    id: 'quick-stylegan2',
+    label: 'Quick StyleGAN2',
+    family: 'stylegan2',
+    description: 'A small StyleGAN2 at 32×32: mapping 2 layers, modulated convs, skip G, residual D, R1 + path length with lazy regularization, EMA.',
+    settings: {
+      ...quick,
+      batchSize: 16,
+      latentDim: 64,
+      channelsAtOutput: 32,
+      maxChannels: 128,
+      totalKimg: 300,
+      mbstdGroup: 4,
+      mappingLayers: 2,
+      gLearningRate: 0.0025,
+      dLearningRate: 0.0025,
+      r1Gamma: 0.05,
+      emaKimg: 5,
+      emaRampup: 0.05,
+    },
+  },
+  {
+    id: 'stylegan2-auto',
+    label: 'StyleGAN2-ADA auto',
+    family: 'stylegan2',
+    description: "stylegan2-ada-pytorch's 'auto' config: batch, γ, feature maps, lr and EMA follow from the resolution (one GPU). No ADA augmentation.",
+    settings: { resolution: 256 },
+    derive: adaAuto,
+  },
+  {
+    id: 'stylegan2',
+    label: 'StyleGAN2 (config F)',
+    family: 'stylegan2',
+    description: "stylegan2-ada-pytorch's 'stylegan2' config: 1024 px, batch 32, γ 10, EMA 10 kimg, map 8. Wants GPUs.",
+    settings: ada({ mb: 32, mbstd: 4, fmaps: 1, lrate: 0.002, gamma: 10, ema: 10, ramp: 0, map: 8, kimg: 25000 }, 1024),
+  },
+  {
+    id: 'stylegan2-paper256',
+    label: 'StyleGAN2-ADA paper256',
+    family: 'stylegan2',
+    description: "stylegan2-ada-pytorch's 'paper256' config: batch 64, mbstd 8, half feature maps, lr 0.0025, γ 1, EMA 20 kimg.",
+    settings: ada({ mb: 64, mbstd: 8, fmaps: 0.5, lrate: 0.0025, gamma: 1, ema: 20, ramp: 0, map: 8, kimg: 25000 }, 256),
+  },
+  {
+    id: 'stylegan2-paper512',
+    label: 'StyleGAN2-ADA paper512',
+    family: 'stylegan2',
+    description: "stylegan2-ada-pytorch's 'paper512' config: batch 64, mbstd 8, lr 0.0025, γ 0.5, EMA 20 kimg.",
+    settings: ada({ mb: 64, mbstd: 8, fmaps: 1, lrate: 0.0025, gamma: 0.5, ema: 20, ramp: 0, map: 8, kimg: 25000 }, 512),
+  },
+  {
+    id: 'stylegan2-paper1024',
+    label: 'StyleGAN2-ADA paper1024',
+    family: 'stylegan2',
+    description: "stylegan2-ada-pytorch's 'paper1024' config: batch 32, mbstd 4, lr 0.002, γ 2, EMA 10 kimg.",
+    settings: ada({ mb: 32, mbstd: 4, fmaps: 1, lrate: 0.002, gamma: 2, ema: 10, ramp: 0, map: 8, kimg: 25000 }, 1024),
+  },
+  {
+    id: 'stylegan2-cifar',
+    label: 'StyleGAN2-ADA cifar',
+    family: 'stylegan2',
+    description: "stylegan2-ada-pytorch's 'cifar' config at 32 px: batch 64, mbstd 32, γ 0.01, EMA 500 kimg with ramp-up 0.05, map 2, no path length, no style mixing, plain D.",
+    settings: {
+      ...ada({ mb: 64, mbstd: 32, fmaps: 1, lrate: 0.0025, gamma: 0.01, ema: 500, ramp: 0.05, map: 2, kimg: 100000 }, 32),
+      plWeight: 0,
+      styleMixingProb: 0,
+      dResidual: false,
+    },
   },
 ];
 
@@ -153,10 +466,14 @@ export function resolveConfig(presetId: string, overrides: TrainingOverrides = {
     const lines = parsedOverrides.error.issues.map((i) => `${i.path.join('.') || 'overrides'}: ${i.message}`);
     throw new ConfigError(`invalid overrides: ${lines.join('; ')}`);
   }
+  // zod fills defaulted fields into a partial parse; only what the user actually set may override.
+  const given = Object.fromEntries(Object.entries(parsedOverrides.data).filter(([key]) => key in overrides));
+  const resolution = (given.resolution as number | undefined) ?? preset.settings.resolution ?? familyDefaults[preset.family].resolution;
   const merged = {
     ...familyDefaults[preset.family],
     ...preset.settings,
-    ...parsedOverrides.data,
+    ...preset.derive?.(resolution),
+    ...given,
     presetId: preset.id,
     family: preset.family,
   };

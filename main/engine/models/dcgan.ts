@@ -14,10 +14,10 @@ const INIT_STD = 0.02;
 /** Running statistics follow PyTorch's BatchNorm default: new = 0.9·old + 0.1·batch. */
 const BN_MOMENTUM = 0.1;
 
-export type DcganShape = Pick<ResolvedConfig, 'resolution' | 'latentDim' | 'channelsAtOutput' | 'maxChannels' | 'leakySlope'>;
+export type DcganShape = Pick<ResolvedConfig, 'resolution' | 'latentDim' | 'channelsAtOutput' | 'maxChannels' | 'leakySlope' | 'dBatchNorm'>;
 
 /** Feature maps at an inner resolution r: doubling per halving from the output, capped. */
-export function channelsAt(shape: DcganShape, r: number): number {
+export function channelsAt(shape: Pick<ResolvedConfig, 'resolution' | 'channelsAtOutput' | 'maxChannels'>, r: number): number {
   return Math.min(shape.maxChannels, Math.round((shape.channelsAtOutput * shape.resolution) / r));
 }
 
@@ -83,13 +83,13 @@ export class DcganGenerator {
     const stats: Array<[string, BatchStats]> = [];
     const n = z.shape[0];
     const c4 = channelsAt(this.shape, 4);
-    let x = tf.matMul(z, this.params.get('g.fc.weight') as tf.Tensor2D).reshape([n, 4, 4, c4]) as tf.Tensor4D;
+    let x = tf.matMul(z, this.params.weight('g.fc.weight') as tf.Tensor2D).reshape([n, 4, 4, c4]) as tf.Tensor4D;
     x = this.norm('g.fc.bn', x, mode, stats);
     this.levels.slice(1).forEach((_, i) => {
-      x = upConv(x, this.params.get(`g.up${i}.weight`) as tf.Tensor4D);
+      x = upConv(x, this.params.weight(`g.up${i}.weight`) as tf.Tensor4D);
       x = this.norm(`g.up${i}.bn`, x, mode, stats);
     });
-    const rgb = upConv(x, this.params.get('g.rgb.weight') as tf.Tensor4D).add(this.params.get('g.rgb.bias'));
+    const rgb = upConv(x, this.params.weight('g.rgb.weight') as tf.Tensor4D).add(this.params.get('g.rgb.bias'));
     return { images: tf.tanh(rgb) as tf.Tensor4D, stats };
   }
 
@@ -114,19 +114,23 @@ export class DcganGenerator {
 export class DcganDiscriminator {
   readonly params: Params;
   private readonly levels: number[];
+  /** BatchNorm from the 2nd layer on (DCGAN, WGAN); off for critics with a per-sample penalty (WGAN-GP). */
+  private readonly batchNorm: boolean;
 
   constructor(
     readonly shape: DcganShape,
     rng: Rng,
   ) {
     this.params = new Params(rng);
+    // Absent in configs written before the option existed: those were all DCGANs with BatchNorm.
+    this.batchNorm = shape.dBatchNorm ?? true;
     // Downsampling layers go from resolution R to 4: R→R/2, ..., 8→4.
     this.levels = innerResolutions(shape.resolution).reverse(); // output resolutions R/2, ..., 4
     let inC = 3;
     this.levels.forEach((r, i) => {
       const outC = channelsAt(shape, r);
       this.params.normal(`d.down${i}.weight`, [4, 4, inC, outC], INIT_STD);
-      if (i === 0) {
+      if (i === 0 || !this.batchNorm) {
         this.params.constant(`d.down${i}.bias`, [outC], 0);
       } else {
         this.params.normal(`d.down${i}.gamma`, [outC], INIT_STD, 1);
@@ -138,12 +142,12 @@ export class DcganDiscriminator {
     this.params.constant('d.fc.bias', [1], 0);
   }
 
-  /** images [N, R, R, 3] → logits [N]. BatchNorm always uses the batch's own statistics. */
+  /** images [N, R, R, 3] → logits [N]. BatchNorm (when on) always uses the batch's own statistics. */
   apply(images: tf.Tensor4D): tf.Tensor1D {
     let x = images;
     this.levels.forEach((_, i) => {
-      x = downConv(x, this.params.get(`d.down${i}.weight`) as tf.Tensor4D);
-      if (i === 0) {
+      x = downConv(x, this.params.weight(`d.down${i}.weight`) as tf.Tensor4D);
+      if (i === 0 || !this.batchNorm) {
         x = x.add(this.params.get(`d.down${i}.bias`));
       } else {
         x = batchNorm(x, batchMoments(x), this.params.get(`d.down${i}.gamma`) as tf.Tensor1D, this.params.get(`d.down${i}.beta`) as tf.Tensor1D);
@@ -152,7 +156,7 @@ export class DcganDiscriminator {
     });
     const n = images.shape[0];
     const flat = x.reshape([n, -1]) as tf.Tensor2D;
-    return tf.matMul(flat, this.params.get('d.fc.weight') as tf.Tensor2D).add(this.params.get('d.fc.bias')).reshape([n]) as tf.Tensor1D;
+    return tf.matMul(flat, this.params.weight('d.fc.weight') as tf.Tensor2D).add(this.params.get('d.fc.bias')).reshape([n]) as tf.Tensor1D;
   }
 
   dispose(): void {

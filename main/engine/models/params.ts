@@ -12,6 +12,7 @@ export class Params {
   private readonly entries = new Map<string, { variable: tf.Variable; trainable: boolean }>();
   /** tfjs variable names are global; a per-instance tag lets two models (train + export) coexist. */
   private readonly tag = `m${++instances}`;
+  private transform: ((name: string, variable: tf.Variable) => tf.Tensor) | null = null;
 
   constructor(private readonly rng: Rng) {}
 
@@ -23,12 +24,29 @@ export class Params {
     return variable;
   }
 
-  normal(name: string, shape: number[], std: number, mean = 0): tf.Variable {
-    return this.add(name, this.rng.normalArray(shape.reduce((a, b) => a * b, 1), std, mean), shape, true);
+  normal(name: string, shape: number[], std: number, mean = 0, trainable = true): tf.Variable {
+    return this.add(name, this.rng.normalArray(shape.reduce((a, b) => a * b, 1), std, mean), shape, trainable);
   }
 
   constant(name: string, shape: number[], value: number, trainable = true): tf.Variable {
     return this.add(name, new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value), shape, trainable);
+  }
+
+  /**
+   * A weight as the network uses it: the parameter itself, or transformed (spectral normalization,
+   * models/spectralNorm.ts) when a transform is installed.
+   */
+  weight(name: string): tf.Tensor {
+    const variable = this.get(name);
+    return this.transform ? this.transform(name, variable) : variable;
+  }
+
+  setWeightTransform(transform: ((name: string, variable: tf.Variable) => tf.Tensor) | null): void {
+    this.transform = transform;
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
   }
 
   get(name: string): tf.Variable {

@@ -1,7 +1,9 @@
 /**
  * Backward kernels the wasm backend of tfjs 4.22 does not ship, written in terms of the forward kernels it
  * does ship (XNNPACK-backed, so they run at wasm speed). Without Conv2DBackpropFilter no conv net can train
- * on wasm at all.
+ * on wasm at all; without UnsortedSegmentSum there is no gradient of gather (hence of softmax-style
+ * indexing) on wasm. DepthwiseConv2dNativeBackpropInput/Filter stay missing: no network here uses a
+ * depthwise convolution.
  *
  * The kernels call the wasm backend's own kernel functions directly (not tf ops): inside a kernel, ops
  * would be tracked by the engine, and what we need here is plain data in, data out.
@@ -177,6 +179,13 @@ function conv2DBackpropInput(shipped: (args: KernelArgs) => TensorInfo, { inputs
       backend,
       attrs: { strides: [1, 1], pad: explicit, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined as unknown as string },
     });
+    // Stride 1 has a single phase: dx is the correlation itself, cropped by the padding (a Slice kernel,
+    // not the JS interleave below, which costs more than the convolution at these sizes).
+    if (s === 1) {
+      if (top === 0 && left === 0 && qh === h && qw === w) return phases;
+      temps.push(phases);
+      return slice({ inputs: { x: phases }, backend, attrs: { begin: [0, top, left, 0], size: [n, h, w, cin] } });
+    }
     temps.push(phases);
 
     // Interleave the phases and crop the padding in one pass: dx[n,y,x,:] = phases[n, q, r, (ph·s+pw)·Cin : +Cin]
@@ -203,6 +212,30 @@ function conv2DBackpropInput(shipped: (args: KernelArgs) => TensorInfo, { inputs
   }
 }
 
+/** out[s, ...] = Σ_{i: ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow. */
+function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const x = requireInput(inputs, 'x');
+  const ids = requireInput(inputs, 'segmentIds');
+  const numSegments = (attrs as unknown as { numSegments: number }).numSegments;
+  const count = tf.util.sizeFromShape(ids.shape);
+  const inner = count === 0 ? 0 : tf.util.sizeFromShape(x.shape) / count;
+  const be = backend as Backend;
+  // Allocate first: growing the wasm heap detaches every view taken before.
+  const out = be.makeOutput([numSegments, ...x.shape.slice(ids.shape.length)], x.dtype);
+  const ov = be.typedArrayFromHeap(out) as Float32Array | Int32Array; // the view matches the dtype
+  const xv = be.typedArrayFromHeap(x) as Float32Array | Int32Array;
+  const iv = be.typedArrayFromHeap(ids) as unknown as Int32Array;
+  ov.fill(0);
+  for (let i = 0; i < count; i++) {
+    const segment = iv[i] as number;
+    if (segment < 0 || segment >= numSegments) continue;
+    const src = i * inner;
+    const dst = segment * inner;
+    for (let k = 0; k < inner; k++) ov[dst + k] = (ov[dst + k] as number) + (xv[src + k] as number);
+  }
+  return out;
+}
+
 let installed = false;
 let shippedConv2DBackpropInput: ((args: KernelArgs) => TensorInfo) | null = null;
 
@@ -226,6 +259,9 @@ export function installWasmKernels(): void {
   if (installed || !tf.getKernel('Conv2D', 'wasm')) return;
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter as tf.KernelFunc });
+  }
+  if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
+    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as tf.KernelFunc });
   }
   // Replaces the shipped kernel (same semantics, ~10× faster); tests compare both against finite differences.
   const shipped = wasmKernel('Conv2DBackpropInput');

@@ -6,6 +6,9 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Family, ResolvedConfig } from '../../../shared/presets.ts';
 import type { NamedTensors } from './checkpoint.ts';
 import { DcganFamily } from './dcganFamily.ts';
+import { ProganFamily } from './proganFamily.ts';
+import { StyleGan2Family } from './stylegan2Family.ts';
+import { WganFamily } from './wganFamily.ts';
 
 /** Scalar names in the order of the tensor `trainStep` returns. */
 export type ScalarNames = readonly string[];
@@ -18,6 +21,8 @@ export interface GanFamily {
    * so the loop can average them over a tick and read them once).
    */
   trainStep(reals: tf.Tensor4D, step: number): tf.Tensor1D;
+  /** The phases `trainStep` runs at `step` (e.g. ['D'], ['D', 'G'], ['Gmain', 'Greg', 'Dmain', 'Dreg']). */
+  phasesAt(step: number): readonly string[];
   /** The generator used for samples and export: latents → images in [-1, 1]. */
   generate(z: tf.Tensor2D): tf.Tensor4D;
   /** Everything a checkpoint needs: weights, buffers and optimizer state, by stable name. */
@@ -29,6 +34,10 @@ export interface GanFamily {
 
 const registry: Record<Family, (config: ResolvedConfig) => GanFamily> = {
   dcgan: (config) => new DcganFamily(config),
+  wgan: (config) => new WganFamily(config),
+  'wgan-gp': (config) => new WganFamily(config),
+  progan: (config) => new ProganFamily(config),
+  stylegan2: (config) => new StyleGan2Family(config),
 };
 
 export function createFamily(config: ResolvedConfig): GanFamily {
