@@ -37,6 +37,15 @@ const tiny = { resolution: RES, batchSize: BATCH, channelsAtOutput: 4, maxChanne
 /** Per family: a tiny config whose first `steps` steps run every phase kind the family has. */
 const cases: Array<{ family: Family; preset: string; overrides: TrainingOverrides; steps: number; expect: (step: number) => string[] }> = [
   { family: 'dcgan', preset: 'quick-dcgan', overrides: {}, steps: 4, expect: () => ['D', 'G'] },
+  // The options every family understands, all at once: spectral norm in D and G (u, v buffers in the
+  // checkpoint), per-layer gradient clipping, RMSProp, n_critic.
+  {
+    family: 'dcgan',
+    preset: 'quick-dcgan-stable',
+    overrides: { spectralNormG: true, optimizer: 'rmsprop', nCritic: 2 },
+    steps: 4,
+    expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']),
+  },
   { family: 'wgan', preset: 'quick-wgan', overrides: { nCritic: 2 }, steps: 4, expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']) },
   { family: 'wgan-gp', preset: 'quick-wgan-gp', overrides: { nCritic: 2 }, steps: 4, expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']) },
   {
@@ -145,7 +154,7 @@ test('ProGAN schedule: stable 4 px, then fade-in and stabilization per resolutio
 for (const backend of backends) {
   const slow = backend === 'cpu';
   for (const c of cases) {
-    const label = `${c.family} [${backend}]`;
+    const label = `${c.preset} [${backend}]`;
 
     test(`${label}: schedule, finite scalars, every parameter trains, flat tensor count, dispose frees all`, async () => {
       await use(backend);
@@ -246,7 +255,7 @@ for (const backend of backends) {
       await use(backend);
       const steps = slow ? 4 : Math.max(6, c.steps);
       const config = configFor(c, { totalKimg: (steps * BATCH) / 1000, tickSteps: 2, sampleSteps: 100, snapshotSteps: 2 });
-      const runs = new RunStore(path.join(scratch, `runs-${c.family}-${backend}`));
+      const runs = new RunStore(path.join(scratch, `runs-${c.preset}-${backend}`));
       const { id } = await runs.create({ name: `${c.family} resume`, config, datasetId: 'squares', datasetName: 'Coloured squares', backend });
       const snapshots: SnapshotInfo[] = [];
       const events = {
