@@ -15,12 +15,13 @@ import type { JobContext } from './datasetJobs.ts';
 import { DEFAULT_SETTINGS, MANIFEST_FORMAT, type Edits, type Manifest, type RenderKey, type ScanRecord, type StoredSource } from './curationManifest.ts';
 import type { Curation, CurationStore } from './curationStore.ts';
 import { probeFile } from './imageProbe.ts';
+import { ThumbSheetWriter, type ThumbRef } from './thumbSheets.ts';
 import { walkSource, type WalkedFile } from './sourceWalk.ts';
 import { AppendFile } from './appendFile.ts';
 import { extractZip, zipStamp } from './zipExtract.ts';
 
 /** Decodes in flight: libuv's pool has 4 threads by default, more only queue. */
-export const IMPORT_CONCURRENCY = 4;
+export const IMPORT_CONCURRENCY = 6;
 /** The final squares are cached during the import only up to this size (it doubles the disk a dataset uses). */
 const RENDER_CACHE_MAX = 4 * 1024 ** 3;
 const CAPTION_MAX = 2000;
@@ -173,7 +174,25 @@ export async function runImport(store: CurationStore, spec: ImportSpec, ctx: Job
       if (src) before.set(`${src.path}\0${item.path}`, item);
     }
 
-    const writeThumb = (jpeg: Buffer): { offset: number; length: number } => ({ offset: (thumbs as AppendFile).append(jpeg), length: jpeg.length });
+    const sheets = new ThumbSheetWriter(thumbs);
+    /** An unchanged file keeps its thumbnail: its sheet is copied once, whole, for all its cells. */
+    const copiedSheets = new Map<number, Promise<number | null>>();
+    const copyThumb = async (ref: ThumbRef): Promise<ThumbRef | null> => {
+      if (!oldThumbs) return null;
+      const from = oldThumbs;
+      let copied = copiedSheets.get(ref.offset);
+      if (!copied) {
+        copied = (async () => {
+          const buffer = Buffer.alloc(ref.length);
+          const { bytesRead } = await from.read(buffer, 0, buffer.length, ref.offset);
+          return bytesRead === ref.length ? sheets.copySheet(buffer) : null;
+        })();
+        // Standalone thumbnails (older imports) are one per file; only sheets are shared.
+        if (ref.cell !== undefined) copiedSheets.set(ref.offset, copied);
+      }
+      const offset = await copied;
+      return offset === null ? null : { ...ref, offset };
+    };
     /** Squares are stored in the order they are ready; the record keeps its slot. */
     const writeRender = (rgb: Buffer): number => (renders as AppendFile).append(rgb) / frame;
 
@@ -193,12 +212,7 @@ export async function runImport(store: CurationStore, spec: ImportSpec, ctx: Job
       const old = before.get(`${source.path}\0${file.path}`);
       // Permissions change without touching the modification time: never trust an old "unreadable".
       if (old && old.bytes === file.bytes && old.mtimeMs === file.mtimeMs && old.error?.check !== 'unreadable') {
-        let thumb = null;
-        if (old.thumb && oldThumbs) {
-          const buffer = Buffer.alloc(old.thumb.length);
-          await oldThumbs.read(buffer, 0, buffer.length, old.thumb.offset);
-          thumb = writeThumb(buffer);
-        }
+        const thumb = old.thumb ? await copyThumb(old.thumb) : null;
         let render: number | null = null;
         if (old.render !== null && oldRenders && renders) {
           const buffer = Buffer.alloc(frame);
@@ -217,7 +231,7 @@ export async function runImport(store: CurationStore, spec: ImportSpec, ctx: Job
       }
       let render: number | null = null;
       if (probe.render && renders) render = writeRender(probe.render.rgb);
-      records[i] = {
+      const record: ScanRecord = {
         ...base,
         sha256: probe.sha256,
         error: null,
@@ -231,10 +245,13 @@ export async function runImport(store: CurationStore, spec: ImportSpec, ctx: Job
         dhash: probe.stats.dhash,
         gray: probe.stats.gray,
         mean: probe.stats.mean,
-        thumb: writeThumb(probe.thumb),
+        thumb: null,
         render,
         crop: probe.render?.crop ?? null,
       };
+      records[i] = record;
+      // The sheet is encoded once it is full; the record learns its place then, before the manifest is written.
+      sheets.add(probe.thumb, (ref) => (record.thumb = ref));
     };
 
     ctx.phase('Checking images', walked.length);
@@ -256,6 +273,7 @@ export async function runImport(store: CurationStore, spec: ImportSpec, ctx: Job
     };
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? IMPORT_CONCURRENCY) }, worker));
     signal.throwIfAborted();
+    await sheets.finish();
     await thumbs.finish();
     await renders?.finish();
     thumbs = null;

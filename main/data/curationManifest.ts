@@ -4,7 +4,7 @@
  *                  facts, perceptual hash, folder label and sidecar caption (rewritten by imports only);
  *   edits.json     what the user decided: name, settings, exclusions, labels, captions (small, rewritten
  *                  on every change);
- *   thumbs.bin     JPEG thumbnails back to back (offsets in the manifest);
+ *   thumbs.bin     JPEG sheets of 16 thumbnails back to back (offset and cell in the manifest; thumbSheets.ts);
  *   renders.u8     the final squares at the import's settings, so a build after curating only copies.
  * Together they rebuild the dataset reproducibly from the source files.
  */
@@ -37,7 +37,16 @@ export const ScanRecord = z.object({
   dhash: z.string().nullable(),
   gray: z.boolean().nullable(),
   mean: z.tuple([z.number(), z.number(), z.number()]).nullable(),
-  thumb: z.object({ offset: z.number().int(), length: z.number().int() }).nullable(),
+  /** The sheet's bytes in thumbs.bin and the cell in it (no cell: a standalone JPEG, as early imports wrote). */
+  thumb: z
+    .object({
+      offset: z.number().int(),
+      length: z.number().int(),
+      cell: z.number().int().min(0).optional(),
+      width: z.number().int().min(1).optional(),
+      height: z.number().int().min(1).optional(),
+    })
+    .nullable(),
   /** Slot in renders.u8, when the final square at the manifest's render settings is cached. */
   render: z.number().int().nullable(),
   /** The crop the cached render used (attention/entropy choose it from the content). */

@@ -12,6 +12,7 @@ import { StudioError, notFound, messageOf } from '../errors.ts';
 import { writeFileAtomic } from '../runs/atomicFile.ts';
 import { analyse, checkNotes, checksOf, cropRect, isError, type Analysis, type Group } from './checks.ts';
 import { Edits, Manifest, displayPath, itemKey, type ScanRecord } from './curationManifest.ts';
+import { cutThumbs } from './thumbSheets.ts';
 
 const MANIFEST_FILE = 'manifest.json';
 const EDITS_FILE = 'edits.json';
@@ -324,20 +325,17 @@ export class CurationStore {
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** The JPEG thumbnails of some items (null where an item has none). */
+  /** The JPEG thumbnails of some items (null where an item has none), cut from their sheets. */
   async thumbs(c: Curation, indices: readonly number[]): Promise<(Buffer | null)[]> {
     const wanted = indices.map((i) => c.manifest.items[i]?.thumb ?? null);
     if (!wanted.some(Boolean)) return wanted.map(() => null);
     const fh = await open(path.join(c.dir, c.manifest.thumbsFile), 'r');
     try {
-      return await Promise.all(
-        wanted.map(async (t) => {
-          if (!t) return null;
-          const buffer = Buffer.alloc(t.length);
-          const { bytesRead } = await fh.read(buffer, 0, t.length, t.offset);
-          return bytesRead === t.length ? buffer : null;
-        }),
-      );
+      return await cutThumbs(wanted, async (offset, length) => {
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await fh.read(buffer, 0, length, offset);
+        return bytesRead === length ? buffer : null;
+      });
     } finally {
       await fh.close();
     }

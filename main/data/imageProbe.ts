@@ -2,11 +2,11 @@
  * Everything the import learns from one file, decoding it once: its content hash, what libvips says it
  * is, or the precise reason it cannot be used (zero bytes, no permission, not an image, a HEIC this build
  * cannot decode, truncated or corrupt data with the decoder's own words); and for images, the working
- * copy's perceptual hash and colour facts, a JPEG thumbnail, and optionally the final square at the
- * current settings. All decoding runs on libuv's thread pool; the JS here only touches small buffers.
+ * copy's perceptual hash and colour facts, its thumbnail (raw, for a sheet: see thumbSheets.ts), and
+ * optionally the final square at the current settings. All decoding runs on libuv's thread pool; the JS here only touches small buffers.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import type { CropRect } from '../../shared/contract.ts';
@@ -14,12 +14,17 @@ import { messageOf } from '../errors.ts';
 import type { ErrorCheck } from './curationManifest.ts';
 import { readJpegHeader } from './jpegHeader.ts';
 import { pixelStats, type PixelStats } from './imageStats.ts';
+import { fitThumb } from './thumbSheets.ts';
 import { MAX_PIXELS, decodeWorking, renderSquare, type RawImage, type RenderSpec } from './squareRender.ts';
 
-/** Thumbnails fit in this square: sharp on a high-DPI grid cell, small enough for 100,000 of them. */
-export const THUMB_MAX = 96;
 /** Larger files are hashed as a stream and decoded from disk instead of being read into memory whole. */
 const IN_MEMORY_MAX = 64 * 1024 * 1024;
+/**
+ * Smaller files are read synchronously: an async read is four trips through libuv's pool (open, stat,
+ * read, close), each queued behind the decodes that keep the pool full, while a small file costs the
+ * event loop tens of microseconds.
+ */
+const SYNC_READ_MAX = 1024 * 1024;
 
 export interface ProbeOk {
   ok: true;
@@ -32,7 +37,7 @@ export interface ProbeOk {
   frames: number;
   orientation: number | null;
   stats: PixelStats;
-  thumb: Buffer;
+  thumb: RawImage;
   render: { rgb: Buffer; crop: CropRect } | null;
 }
 
@@ -121,12 +126,6 @@ async function readHead(file: string): Promise<Buffer> {
   }
 }
 
-async function encodeThumb(img: RawImage): Promise<Buffer> {
-  let pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
-  if (img.width > THUMB_MAX || img.height > THUMB_MAX) pipeline = pipeline.resize(THUMB_MAX, THUMB_MAX, { fit: 'inside' });
-  return pipeline.jpeg({ quality: 78, optimiseCoding: false }).toBuffer();
-}
-
 export interface ProbeOptions {
   /** Settings for the working image and, when `render` is set, for the final square. */
   spec: RenderSpec;
@@ -141,7 +140,7 @@ export async function probeFile(file: string, bytes: number, options: ProbeOptio
   let head: Uint8Array;
   try {
     if (bytes <= IN_MEMORY_MAX) {
-      const data = await readFile(file);
+      const data = bytes <= SYNC_READ_MAX ? readFileSync(file) : await readFile(file);
       if (data.length === 0) return fail('empty', 'zero bytes');
       sha256 = createHash('sha256').update(data).digest('hex');
       input = data;
@@ -180,7 +179,7 @@ export async function probeFile(file: string, bytes: number, options: ProbeOptio
   }
   try {
     const working = await decodeWorking(input, options.spec.background, options.spec.resolution);
-    const [thumb, render] = await Promise.all([encodeThumb(working), options.render ? renderSquare(working, options.spec) : Promise.resolve(null)]);
+    const [thumb, render] = await Promise.all([fitThumb(working), options.render ? renderSquare(working, options.spec) : Promise.resolve(null)]);
     const swap = (meta.orientation ?? 1) >= 5;
     return {
       ok: true,

@@ -319,6 +319,9 @@ describe('curating', () => {
     const id = await importDone(curator, [src], { settings: { resolution: 32 } });
     let c = await curator.curations.load(id);
       await curator.curations.edit(c, [c.manifest.items.findIndex((i) => i.path === 'formats/pic.webp')], { exclude: true });
+    const thumbOf = async (name: string): Promise<Buffer | null> => (await curator.curations.thumbs(c, [c.manifest.items.findIndex((i) => i.path === name)]))[0] ?? null;
+    const webpThumb = await thumbOf('formats/pic.webp');
+    assert.ok(webpThumb, 'a thumbnail before the re-import');
 
     // One file rewritten, one added, one touched without a content change.
     await sharp({ create: { width: 100, height: 100, channels: 3, background: '#00aa00' } }).jpeg().toFile(path.join(src, 'formats', 'photo.jpg'));
@@ -336,6 +339,12 @@ describe('curating', () => {
     assert.equal(curator.curations.itemView(c, c.manifest.items.findIndex((i) => i.path === 'formats/pic.webp'), null).excludedBy, 'user', 'edits survive');
     const files = (await readdir(c.dir)).filter((f) => /^(thumbs|renders)-/.test(f));
     assert.deepEqual(files.sort(), [c.manifest.rendersFile, c.manifest.thumbsFile].sort(), 'one generation of cache files');
+    // Reused files keep their thumbnails (their sheets are copied), changed ones get new ones.
+    assert.ok((await thumbOf('formats/pic.webp'))?.equals(webpThumb), 'the same thumbnail after the re-import');
+    const fresh = await thumbOf('new.png');
+    assert.ok(fresh, 'a thumbnail for the new file');
+    const { data } = await sharp(fresh).raw().toBuffer({ resolveWithObject: true });
+    assert.ok((data[0] ?? 0) > 140 && (data[1] ?? 255) < 40, `new.png's thumbnail is red: ${[...data.subarray(0, 3)]}`);
     // The build uses the new content of photo.jpg.
     const built = await finish(curator, curator.startBuild(id));
     assert.equal(built.state, 'done', built.message ?? '');
