@@ -204,10 +204,9 @@ export class DatasetStore {
   async publish(id: string, fill: (tmp: string) => Promise<PublishedDataset>): Promise<DatasetInfo> {
     await mkdir(this.dir, { recursive: true });
     const dest = this.folder(id);
-    const tmp = path.join(this.dir, `${TMP_PREFIX}${id}`);
+    const tmp = path.join(this.dir, `${TMP_PREFIX}${id}-${randomBytes(4).toString('hex')}`);
     this.activeTemps.add(tmp);
     try {
-      await rm(tmp, { recursive: true, force: true });
       await mkdir(tmp);
       const { info, files, extra, previewTiles } = await fill(tmp);
       await writeFile(path.join(tmp, PREVIEW_FILE), await renderPreview(previewTiles, info.resolution));
@@ -325,10 +324,10 @@ export class DatasetStore {
   private async build(spec: BuildSpec): Promise<DatasetInfo> {
     const { id, root, resolution, signal } = spec;
     await mkdir(this.dir, { recursive: true });
-    const tmp = path.join(this.dir, `${TMP_PREFIX}${id}`);
+    // Unique per build: another process may be building the same id in this library right now.
+    const tmp = path.join(this.dir, `${TMP_PREFIX}${id}-${randomBytes(4).toString('hex')}`);
     this.activeTemps.add(tmp);
     try {
-      await rm(tmp, { recursive: true, force: true });
       await mkdir(tmp);
       const fh = await open(path.join(tmp, IMAGES_FILE), 'w');
       const tiles: Buffer[] = [];
@@ -370,8 +369,21 @@ export class DatasetStore {
       await writeFile(path.join(tmp, INFO_FILE), `${JSON.stringify(file, null, 2)}\n`);
       signal?.throwIfAborted();
       const dest = this.folder(id);
-      await rm(dest, { recursive: true, force: true }); // only a damaged builtin is ever replaced in place
-      await rename(tmp, dest);
+      try {
+        await rename(tmp, dest);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+        // Two processes on one library built the same dataset (the CLI and the studio both need the
+        // built-in one): keep the one that landed first if it is whole; only a damaged one is replaced.
+        const theirs = await this.readInfo(id).catch(() => null);
+        if (theirs && (await this.checkImagesFile(theirs).then(() => true, () => false))) {
+          await rm(tmp, { recursive: true, force: true });
+          return theirs;
+        }
+        await rm(dest, { recursive: true, force: true });
+        await rename(tmp, dest);
+      }
       return info;
     } catch (error) {
       await rm(tmp, { recursive: true, force: true }).catch(() => undefined);

@@ -333,9 +333,12 @@ test('dataset ids are valid contract ids for any name', () => {
 
 test('the built-in Noto Emoji dataset: 3786 images at 64 px, built once, listed first', async () => {
   const { store, dir } = await newLibrary();
-  // Concurrent first callers share one build.
-  const [info, same] = await Promise.all([store.ensureBuiltin(), store.ensureBuiltin()]);
+  // Concurrent first callers share one build; another process on the same library (a second store here)
+  // builds in its own temp folder, and whichever lands second uses the one that landed first.
+  const [info, same, otherProcess] = await Promise.all([store.ensureBuiltin(), store.ensureBuiltin(), new DatasetStore(dir).ensureBuiltin()]);
   assert.deepEqual(same, info);
+  assert.deepEqual(otherProcess, info, 'both processes end up with the same dataset');
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.tmp-')), [], 'no temp folder left behind');
   assert.equal(info.id, 'noto-emoji');
   assert.equal(info.name, 'Noto Emoji');
   assert.equal(info.builtin, true);
