@@ -14,8 +14,11 @@ const powerOfTwo = (min: number, max: number) =>
     .int()
     .refine((r) => r >= min && r <= max && (r & (r - 1)) === 0, `a power of two from ${min} to ${max}`);
 
-/** Every hyperparameter of a run. A run directory's config.json holds exactly this object. */
-export const ResolvedConfig = z
+/** Families whose networks always use the equalized learning rate (their `equalizedLr` is true, fixed). */
+export const alwaysEqualizedLr: readonly Family[] = ['progan', 'stylegan2'];
+
+/** The fields of a resolved config (without the checks that relate fields to each other). */
+const ResolvedConfigFields = z
   .object({
     presetId: z.string(),
     family: Family,
@@ -64,11 +67,21 @@ export const ResolvedConfig = z
     gradClip: z.boolean().default(false),
     gradClipG: z.number().positive().max(1e6).default(0.1),
     gradClipD: z.number().positive().max(1e6).default(0.05),
+    /**
+     * Equalized learning rate (Karras et al. 2018, §4.1): conv and dense weights stored N(0, 1) and used
+     * times their He constant √2/√fan-in (1/√fan-in for output layers), biases 0, so every layer learns at
+     * the same relative speed. DCGAN networks (dcgan, wgan, wgan-gp): off by default, absent = off (runs
+     * recorded before it existed). ProGAN, StyleGAN2: always on, so true and cannot be set to false.
+     */
+    equalizedLr: z.boolean().optional(),
 
     // ---- family options: present exactly for the families that use them ----
     /** DCGAN-style D (dcgan, wgan, wgan-gp): BatchNorm after the 2nd+ convolutions (absent = on). */
     dBatchNorm: z.boolean().optional(),
-    /** WGAN: critic weights are clipped to [−c, c] after every update (Arjovsky et al. 2017). */
+    /**
+     * WGAN: critic weights are clipped to [−c, c] after every update (Arjovsky et al. 2017); with the
+     * equalized learning rate, the weights as used (stored ones to ±c / their He constant).
+     */
     weightClip: z.number().positive().max(10).optional(),
     /** WGAN-GP, ProGAN: weight λ of the gradient penalty (‖∇D(x̂)‖ − 1)² on interpolates. */
     gpLambda: z.number().min(0).max(1e4).optional(),
@@ -103,10 +116,16 @@ export const ResolvedConfig = z
     dResidual: z.boolean().optional(),
   })
   .strict();
+
+/** Every hyperparameter of a run. A run directory's config.json holds exactly this object. */
+export const ResolvedConfig = ResolvedConfigFields.refine((c) => !(c.equalizedLr === false && alwaysEqualizedLr.includes(c.family)), {
+  path: ['equalizedLr'],
+  message: 'ProGAN and StyleGAN2 always use the equalized learning rate; it cannot be switched off',
+});
 export type ResolvedConfig = z.infer<typeof ResolvedConfig>;
 
 /** What a user may override; `presetId` and `family` come from the preset. */
-export const TrainingOverrides = ResolvedConfig.omit({ presetId: true, family: true }).partial().strict();
+export const TrainingOverrides = ResolvedConfigFields.omit({ presetId: true, family: true }).partial().strict();
 export type TrainingOverrides = z.infer<typeof TrainingOverrides>;
 
 type FamilyDefaults = Omit<ResolvedConfig, 'presetId' | 'family'>;
@@ -147,6 +166,7 @@ const familyDefaults: Record<Family, FamilyDefaults> = {
     adamBeta2: 0.999,
     totalKimg: 5000,
     dBatchNorm: true,
+    equalizedLr: false,
   },
   // Arjovsky, Chintala & Bottou 2017: the DCGAN networks, the critic's weights clipped to ±0.01, 5 critic
   // steps per G step, RMSProp with lr 5e-5 (momentum-free: Adam made the clipped critic unstable).
@@ -165,6 +185,7 @@ const familyDefaults: Record<Family, FamilyDefaults> = {
     optimizer: 'rmsprop',
     nCritic: 5,
     dBatchNorm: true,
+    equalizedLr: false,
     weightClip: 0.01,
   },
   // Gulrajani et al. 2017, Algorithm 1: λ = 10, n_critic = 5, Adam(1e-4, β 0, 0.9); no BatchNorm in the
@@ -183,6 +204,7 @@ const familyDefaults: Record<Family, FamilyDefaults> = {
     totalKimg: 5000,
     nCritic: 5,
     dBatchNorm: false,
+    equalizedLr: false,
     gpLambda: 10,
   },
   // Karras et al. 2018: Adam(1e-3, β 0, 0.99), WGAN-GP (λ 10) + drift 0.001, 600k images per fade-in and
@@ -205,6 +227,7 @@ const familyDefaults: Record<Family, FamilyDefaults> = {
     stableKimg: 600,
     mbstdGroup: 4,
     emaKimg: 11,
+    equalizedLr: true,
   },
   // Karras et al. 2020 as configured in stylegan2-ada-pytorch ('stylegan2' config, 1024 px): Adam(0.002,
   // β 0, 0.99) with lazy regularization (R1 γ = 10 every 16 D steps, path length 2 every 4 G steps),
@@ -234,6 +257,7 @@ const familyDefaults: Record<Family, FamilyDefaults> = {
     dRegInterval: 16,
     truncationPsi: 1,
     dResidual: true,
+    equalizedLr: true,
   },
 };
 

@@ -11,6 +11,9 @@
  *    generatorOnly loads G alone; a missing tensor is named;
  *  - TrainingLoop: resume from a snapshot writes the same final weights as the uninterrupted run.
  *
+ * The options every family understands run here too (spectral norm, gradient clipping, RMSProp, n_critic,
+ * and the equalized learning rate of the DCGAN networks), so their state is checked for exact resume.
+ *
  * Run: npx tsx --test tests/engine/families.test.ts
  */
 import assert from 'node:assert/strict';
@@ -35,7 +38,7 @@ const BATCH = 8;
 const tiny = { resolution: RES, batchSize: BATCH, channelsAtOutput: 4, maxChannels: 16, latentDim: 16, seed: 7, gridSide: 2 } as const;
 
 /** Per family: a tiny config whose first `steps` steps run every phase kind the family has. */
-const cases: Array<{ family: Family; preset: string; overrides: TrainingOverrides; steps: number; expect: (step: number) => string[] }> = [
+const cases: Array<{ family: Family; preset: string; label?: string; overrides: TrainingOverrides; steps: number; expect: (step: number) => string[] }> = [
   { family: 'dcgan', preset: 'quick-dcgan', overrides: {}, steps: 4, expect: () => ['D', 'G'] },
   // The options every family understands, all at once: spectral norm in D and G (u, v buffers in the
   // checkpoint), per-layer gradient clipping, RMSProp, n_critic.
@@ -46,8 +49,20 @@ const cases: Array<{ family: Family; preset: string; overrides: TrainingOverride
     steps: 4,
     expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']),
   },
+  // The equalized learning rate (weights stored N(0, 1), scaled at run time) with spectral norm in D and G
+  // and gradient clipping; with WGAN's weight clip; with WGAN-GP's penalty (differentiated through it).
+  {
+    family: 'dcgan',
+    preset: 'quick-dcgan-stable',
+    label: 'quick-dcgan-stable + equalized lr',
+    overrides: { equalizedLr: true, spectralNormG: true },
+    steps: 4,
+    expect: () => ['D', 'G'],
+  },
   { family: 'wgan', preset: 'quick-wgan', overrides: { nCritic: 2 }, steps: 4, expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']) },
+  { family: 'wgan', preset: 'quick-wgan', label: 'quick-wgan + equalized lr', overrides: { nCritic: 2, equalizedLr: true }, steps: 4, expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']) },
   { family: 'wgan-gp', preset: 'quick-wgan-gp', overrides: { nCritic: 2 }, steps: 4, expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']) },
+  { family: 'wgan-gp', preset: 'quick-wgan-gp', label: 'quick-wgan-gp + equalized lr', overrides: { nCritic: 2, equalizedLr: true }, steps: 4, expect: (s) => (s % 2 === 0 ? ['D', 'G'] : ['D']) },
   {
     family: 'progan',
     preset: 'quick-progan',
@@ -154,7 +169,7 @@ test('ProGAN schedule: stable 4 px, then fade-in and stabilization per resolutio
 for (const backend of backends) {
   const slow = backend === 'cpu';
   for (const c of cases) {
-    const label = `${c.preset} [${backend}]`;
+    const label = `${c.label ?? c.preset} [${backend}]`;
 
     test(`${label}: schedule, finite scalars, every parameter trains, flat tensor count, dispose frees all`, async () => {
       await use(backend);
@@ -255,7 +270,7 @@ for (const backend of backends) {
       await use(backend);
       const steps = slow ? 4 : Math.max(6, c.steps);
       const config = configFor(c, { totalKimg: (steps * BATCH) / 1000, tickSteps: 2, sampleSteps: 100, snapshotSteps: 2 });
-      const runs = new RunStore(path.join(scratch, `runs-${c.preset}-${backend}`));
+      const runs = new RunStore(path.join(scratch, `runs-${(c.label ?? c.preset).replace(/\W+/g, '-')}-${backend}`));
       const { id } = await runs.create({ name: `${c.family} resume`, config, datasetId: 'squares', datasetName: 'Coloured squares', backend });
       const snapshots: SnapshotInfo[] = [];
       const events = {

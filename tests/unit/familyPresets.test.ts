@@ -87,6 +87,24 @@ describe('family presets', () => {
     assert.deepEqual([custom.batchSize, custom.r1Gamma, custom.emaKimg], [8, 5, 5]);
   });
 
+  it('equalized learning rate: an option of the DCGAN networks (off by default), always on for ProGAN and StyleGAN2', () => {
+    for (const preset of listPresets()) {
+      const always = preset.family === 'progan' || preset.family === 'stylegan2';
+      assert.equal(preset.config.equalizedLr, always, `${preset.id} (${preset.family})`);
+    }
+    for (const id of ['quick-dcgan', 'quick-wgan', 'quick-wgan-gp']) assert.equal(resolveConfig(id, { equalizedLr: true }).equalizedLr, true, id);
+    assert.equal(resolveConfig('quick-progan', { equalizedLr: true }).equalizedLr, true);
+    for (const id of ['quick-progan', 'quick-stylegan2']) assert.throws(() => resolveConfig(id, { equalizedLr: false }), /equalizedLr: .*always use the equalized learning rate/, id);
+    // A config.json that says otherwise does not parse either.
+    assert.equal(ResolvedConfig.safeParse({ ...resolveConfig('quick-progan'), equalizedLr: false }).success, false);
+    // Configs recorded before the option existed: absent (DCGAN networks: off; ProGAN, StyleGAN2: on).
+    for (const id of ['quick-32', 'quick-progan']) {
+      const old = { ...resolveConfig(id) } as Record<string, unknown>;
+      delete old.equalizedLr;
+      assert.equal(ResolvedConfig.parse(old).equalizedLr, undefined, id);
+    }
+  });
+
   it("overrides change only what the user set: defaulted fields do not reset a preset's values", () => {
     assert.equal(resolveConfig('quick-wgan', { seed: 3 }).optimizer, 'rmsprop');
     assert.equal(resolveConfig('quick-wgan', {}).nCritic, 5);

@@ -2,19 +2,33 @@
  * DCGAN (Radford, Metz & Chintala 2015), generalised to any power-of-two resolution:
  *   G: z → dense → 4×4×C → [4×4 transposed conv stride 2, BatchNorm, ReLU]* → transposed conv to RGB → tanh
  *   D: x → [4×4 conv stride 2, (BatchNorm from the 2nd layer), LeakyReLU 0.2]* down to 4×4 → dense → logit
- * Weights are drawn from N(0, 0.02) and BatchNorm scales from N(1, 0.02), as in the paper.
+ * Weights are drawn from N(0, 0.02) and BatchNorm scales from N(1, 0.02), as in the paper; with the
+ * equalized learning rate (`equalizedLr`) conv and dense weights are stored N(0, 1) and used times their He
+ * constant √2/√fan-in (gain 1 for the linear output layers: G's RGB conv before tanh, D's logit), biases 0.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../../../shared/presets.ts';
 import type { Rng } from '../rng.ts';
 import { Params } from './params.ts';
-import { batchMoments, batchNorm, downConv, leakyRelu, upConv, type BatchStats } from './layers.ts';
+import { SQRT2, batchMoments, batchNorm, convFanIn, downConv, heConstant, leakyRelu, upConv, upConvFanIn, type BatchStats } from './layers.ts';
 
 const INIT_STD = 0.02;
 /** Running statistics follow PyTorch's BatchNorm default: new = 0.9·old + 0.1·batch. */
 const BN_MOMENTUM = 0.1;
 
-export type DcganShape = Pick<ResolvedConfig, 'resolution' | 'latentDim' | 'channelsAtOutput' | 'maxChannels' | 'leakySlope' | 'dBatchNorm'>;
+export type DcganShape = Pick<ResolvedConfig, 'resolution' | 'latentDim' | 'channelsAtOutput' | 'maxChannels' | 'leakySlope' | 'dBatchNorm' | 'equalizedLr'>;
+
+/**
+ * A conv or dense weight of either network: N(0, 0.02), or with the equalized learning rate N(0, 1) used
+ * times its He constant. `heConstants` gets the constant either way (a transfer between runs with and
+ * without the option converts with it).
+ */
+function defineWeight(params: Params, heConstants: Map<string, number>, shape: DcganShape, name: string, dims: number[], fanIn: number, gain: number): void {
+  const c = heConstant(fanIn, gain);
+  heConstants.set(name, c);
+  if (shape.equalizedLr) params.scaled(name, dims, c);
+  else params.normal(name, dims, INIT_STD);
+}
 
 /** Feature maps at an inner resolution r: doubling per halving from the output, capped. */
 export function channelsAt(shape: Pick<ResolvedConfig, 'resolution' | 'channelsAtOutput' | 'maxChannels'>, r: number): number {
@@ -32,6 +46,8 @@ export type GeneratorMode = 'train' | 'eval';
 
 export class DcganGenerator {
   readonly params: Params;
+  /** He constant of every conv/dense weight by name (the run-time scale when `equalizedLr` is on). */
+  readonly heConstants = new Map<string, number>();
   private readonly levels: number[];
 
   constructor(
@@ -41,17 +57,20 @@ export class DcganGenerator {
     this.params = new Params(rng);
     this.levels = innerResolutions(shape.resolution);
     const c4 = channelsAt(shape, 4);
-    this.params.normal('g.fc.weight', [shape.latentDim, 16 * c4], INIT_STD);
+    const weight = (name: string, dims: number[], fanIn: number, gain = SQRT2) => defineWeight(this.params, this.heConstants, shape, name, dims, fanIn, gain);
+    weight('g.fc.weight', [shape.latentDim, 16 * c4], shape.latentDim);
     this.defineBatchNorm('g.fc.bn', c4);
     this.levels.slice(1).forEach((r, i) => {
       const inC = channelsAt(shape, r / 2);
       const outC = channelsAt(shape, r);
       // conv2dTranspose filters are [kh, kw, out, in].
-      this.params.normal(`g.up${i}.weight`, [4, 4, outC, inC], INIT_STD);
+      const dims = [4, 4, outC, inC];
+      weight(`g.up${i}.weight`, dims, upConvFanIn(dims));
       this.defineBatchNorm(`g.up${i}.bn`, outC);
     });
     const last = this.levels[this.levels.length - 1] ?? 4;
-    this.params.normal('g.rgb.weight', [4, 4, 3, channelsAt(shape, last)], INIT_STD);
+    const rgb = [4, 4, 3, channelsAt(shape, last)];
+    weight('g.rgb.weight', rgb, upConvFanIn(rgb), 1);
     this.params.constant('g.rgb.bias', [3], 0);
   }
 
@@ -113,6 +132,8 @@ export class DcganGenerator {
 
 export class DcganDiscriminator {
   readonly params: Params;
+  /** He constant of every conv/dense weight by name (the run-time scale when `equalizedLr` is on). */
+  readonly heConstants = new Map<string, number>();
   private readonly levels: number[];
   /** BatchNorm from the 2nd layer on (DCGAN, WGAN); off for critics with a per-sample penalty (WGAN-GP). */
   private readonly batchNorm: boolean;
@@ -126,10 +147,11 @@ export class DcganDiscriminator {
     this.batchNorm = shape.dBatchNorm ?? true;
     // Downsampling layers go from resolution R to 4: R→R/2, ..., 8→4.
     this.levels = innerResolutions(shape.resolution).reverse(); // output resolutions R/2, ..., 4
+    const weight = (name: string, dims: number[], gain = SQRT2) => defineWeight(this.params, this.heConstants, shape, name, dims, convFanIn(dims), gain);
     let inC = 3;
     this.levels.forEach((r, i) => {
       const outC = channelsAt(shape, r);
-      this.params.normal(`d.down${i}.weight`, [4, 4, inC, outC], INIT_STD);
+      weight(`d.down${i}.weight`, [4, 4, inC, outC]);
       if (i === 0 || !this.batchNorm) {
         this.params.constant(`d.down${i}.bias`, [outC], 0);
       } else {
@@ -138,7 +160,7 @@ export class DcganDiscriminator {
       }
       inC = outC;
     });
-    this.params.normal('d.fc.weight', [16 * inC, 1], INIT_STD);
+    weight('d.fc.weight', [16 * inC, 1], 1);
     this.params.constant('d.fc.bias', [1], 0);
   }
 

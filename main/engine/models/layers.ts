@@ -21,6 +21,30 @@ export function batchMoments(x: tf.Tensor4D): BatchStats {
   return { mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
+/**
+ * He et al. 2015's constant gain/√fan-in: the std that keeps a layer's output variance at gain² times its
+ * input's. The equalized learning rate multiplies N(0, 1) weights by it at run time (Karras et al. 2018,
+ * §4.1): `eqDense`, `eqConv` here, and `Params.scaled` for the DCGAN networks.
+ */
+export function heConstant(fanIn: number, gain: number = Math.SQRT2): number {
+  return gain / Math.sqrt(fanIn);
+}
+
+/** Fan-in of a conv2d weight [kh, kw, in, out] or a dense weight [in, out]: every axis but the last. */
+export function convFanIn(shape: readonly number[]): number {
+  return shape.slice(0, -1).reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Fan-in of `upConv`'s weight [kh, kw, out, in] (stride 2): an output pixel sees every other tap of the
+ * kernel along each axis, (kh/2)·(kw/2) taps of each input channel (4·in for DCGAN's 4×4 kernels, not the
+ * 16·in a stride-1 conv would see).
+ */
+export function upConvFanIn(shape: readonly number[]): number {
+  const [kh, kw, , inC] = shape as [number, number, number, number];
+  return (kh / 2) * (kw / 2) * inC;
+}
+
 /** 4×4 stride-2 convolution, padding 1 (DCGAN's downsampling layer). */
 export function downConv(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
   return tf.conv2d(x, weight, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]);
@@ -51,14 +75,13 @@ export const SQRT2 = Math.SQRT2;
  */
 export function eqDense(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor | null, gain = SQRT2, lrMul = 1): tf.Tensor2D {
   const fanIn = weight.shape[0] as number;
-  const y = tf.matMul(x, weight.mul((gain * lrMul) / Math.sqrt(fanIn)) as tf.Tensor2D);
+  const y = tf.matMul(x, weight.mul(heConstant(fanIn, gain * lrMul)) as tf.Tensor2D);
   return (bias ? y.add(lrMul === 1 ? bias : bias.mul(lrMul)) : y) as tf.Tensor2D;
 }
 
 /** Equalized-learning-rate convolution, stride 1, 'same' padding; weight [k, k, in, out]. */
 export function eqConv(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor | null, gain = SQRT2): tf.Tensor4D {
-  const [kh, kw, cin] = weight.shape as [number, number, number, number];
-  const y = tf.conv2d(x, weight.mul(gain / Math.sqrt(kh * kw * cin)) as tf.Tensor4D, 1, 'same');
+  const y = tf.conv2d(x, weight.mul(heConstant(convFanIn(weight.shape), gain)) as tf.Tensor4D, 1, 'same');
   return (bias ? y.add(bias) : y) as tf.Tensor4D;
 }
 

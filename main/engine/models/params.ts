@@ -12,7 +12,9 @@ export class Params {
   private readonly entries = new Map<string, { variable: tf.Variable; trainable: boolean }>();
   /** tfjs variable names are global; a per-instance tag lets two models (train + export) coexist. */
   private readonly tag = `m${++instances}`;
-  private transform: ((name: string, variable: tf.Variable) => tf.Tensor) | null = null;
+  private transform: ((name: string, weight: tf.Tensor) => tf.Tensor) | null = null;
+  /** Run-time multipliers of the weights defined by `scaled` (the equalized learning rate). */
+  private readonly scales = new Map<string, number>();
 
   constructor(private readonly rng: Rng) {}
 
@@ -33,15 +35,35 @@ export class Params {
   }
 
   /**
-   * A weight as the network uses it: the parameter itself, or transformed (spectral normalization,
-   * models/spectralNorm.ts) when a transform is installed.
+   * A weight with the equalized learning rate (Karras et al. 2018, §4.1): stored N(0, 1) and used times
+   * `scale` (its He constant gain/√fan-in, layers.ts `heConstant`), so an optimizer step moves every
+   * layer's weights by the same amount relative to their size. The checkpoint holds the stored values.
+   */
+  scaled(name: string, shape: number[], scale: number): tf.Variable {
+    if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`parameter ${name}: run-time scale ${scale} is not a positive number`);
+    const variable = this.normal(name, shape, 1);
+    this.scales.set(name, scale);
+    return variable;
+  }
+
+  /** What a parameter is multiplied by when used: its `scaled` constant, else 1. */
+  scaleOf(name: string): number {
+    return this.scales.get(name) ?? 1;
+  }
+
+  /**
+   * A weight as the network uses it: the parameter times its run-time scale (when defined by `scaled`),
+   * then transformed (spectral normalization, models/spectralNorm.ts) when a transform is installed, so
+   * the transform sees the weight the layer would otherwise use.
    */
   weight(name: string): tf.Tensor {
     const variable = this.get(name);
-    return this.transform ? this.transform(name, variable) : variable;
+    const scale = this.scales.get(name);
+    const used = scale === undefined ? variable : variable.mul(scale);
+    return this.transform ? this.transform(name, used) : used;
   }
 
-  setWeightTransform(transform: ((name: string, variable: tf.Variable) => tf.Tensor) | null): void {
+  setWeightTransform(transform: ((name: string, weight: tf.Tensor) => tf.Tensor) | null): void {
     this.transform = transform;
   }
 
@@ -66,5 +88,6 @@ export class Params {
   dispose(): void {
     for (const { variable } of this.entries.values()) variable.dispose();
     this.entries.clear();
+    this.scales.clear();
   }
 }

@@ -4,6 +4,11 @@
  * dense and conv2d weights; for conv2dTranspose's [kh, kw, out, in] it is the input axis, which bounds
  * the same operator norm). σ ≈ uᵀ·W·v from one power iteration per training step (Algorithm 1); u and v
  * are buffers (checkpointed by name) and constants for the gradient, as in the paper.
+ *
+ * With the equalized learning rate (Params.scaled) the weight normalized is the one the layer would use,
+ * c·W: σ(c·W) = c·σ(W), so the power iteration on the stored W finds the same u and v, and the layer uses
+ * c·W / σ(c·W) = W / σ(W), spectral norm 1 whatever c (normalizing W first and scaling after would leave
+ * every layer at spectral norm c ≪ 1).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from './params.ts';

@@ -2,7 +2,7 @@
  * DCGAN training: alternating D and G steps with the non-saturating logistic loss and Adam, as in the
  * paper. The networks, schedule, G phase and checkpoint state are shared with the WGANs
  * (dcganNetworksFamily.ts); options shared by every family: n_critic D steps per G step, spectral
- * normalization, per-layer gradient clipping, RMSProp.
+ * normalization, per-layer gradient clipping, RMSProp; and the equalized learning rate (models/dcgan.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../../../shared/presets.ts';

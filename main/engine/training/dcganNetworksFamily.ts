@@ -1,10 +1,11 @@
 /**
  * What every family on the DCGAN networks shares (DCGAN, WGAN, WGAN-GP): the networks and their seeded
- * init, spectral norm, optimizers, the n_critic schedule, fakes for the D phase, the G phase, and the
- * checkpoint state. A subclass supplies its D phase and its G loss.
+ * init (with or without the equalized learning rate), spectral norm, optimizers, the n_critic schedule,
+ * fakes for the D phase, the G phase, and the checkpoint state. A subclass supplies its D phase and its G
+ * loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ResolvedConfig } from '../../../shared/presets.ts';
+import type { Family, ResolvedConfig } from '../../../shared/presets.ts';
 import { DcganDiscriminator, DcganGenerator } from '../models/dcgan.ts';
 import { SpectralNorm } from '../models/spectralNorm.ts';
 import { Rng, mixSeed } from '../rng.ts';
@@ -12,6 +13,9 @@ import { assignNamed, type NamedTensors } from './checkpoint.ts';
 import type { GanFamily } from './family.ts';
 import { ScalarBoard, latents, makeOptimizer } from './familyKit.ts';
 import type { Optimizer } from './optimizers.ts';
+
+/** The families built on these networks: their checkpoints name and shape weights alike. */
+const DCGAN_NETWORKS: readonly Family[] = ['dcgan', 'wgan', 'wgan-gp'];
 
 export abstract class DcganNetworksFamily implements GanFamily {
   protected readonly g: DcganGenerator;
@@ -74,6 +78,20 @@ export abstract class DcganNetworksFamily implements GanFamily {
 
   generate(z: tf.Tensor2D): tf.Tensor4D {
     return this.g.apply(z, 'eval').images;
+  }
+
+  /**
+   * A run with the equalized learning rate stores each conv/dense weight divided by its He constant c: from
+   * a run without it, a weight is copied times 1/c; into a run without it, times c (the network computes
+   * the same function either way). Everything else is copied as is.
+   */
+  transferFactor(name: string, from: ResolvedConfig): number {
+    if (!DCGAN_NETWORKS.includes(from.family)) return 1;
+    const was = from.equalizedLr ?? false;
+    const is = this.config.equalizedLr ?? false;
+    const c = this.g.heConstants.get(name) ?? this.d.heConstants.get(name);
+    if (was === is || c === undefined) return 1;
+    return was ? c : 1 / c;
   }
 
   stateTensors(): NamedTensors {

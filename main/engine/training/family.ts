@@ -29,6 +29,12 @@ export interface GanFamily {
   stateTensors(): NamedTensors;
   /** Restore from checkpoint tensors; throws naming the first tensor that is missing or mis-shaped. */
   loadState(tensors: Map<string, tf.Tensor>, options: { generatorOnly: boolean }): void;
+  /**
+   * Transfer from another run's checkpoint (`from`: its config): the factor a weight of the same name and
+   * shape is multiplied by when the two runs store it differently (the equalized learning rate stores
+   * weights divided by their He constant). Absent, or 1: copied as is.
+   */
+  transferFactor?(name: string, from: ResolvedConfig): number;
   dispose(): void;
 }
 

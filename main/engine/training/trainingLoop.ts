@@ -112,7 +112,7 @@ function restoreState(family: GanFamily, checkpoint: Checkpoint, options: { gene
  * Copy every weight whose name and shape match (fine-tuning, or a fork with another architecture) and
  * say what was not copied and why. Optimizer state is not carried over: it belongs to the old run.
  */
-function transferWeights(family: GanFamily, checkpoint: Checkpoint, source: string, config: ResolvedConfig): string[] {
+export function transferWeights(family: GanFamily, checkpoint: Checkpoint, source: string, config: ResolvedConfig): string[] {
   const from = checkpoint.manifest.config;
   const notes: string[] = [];
   if (from.family !== config.family) notes.push(`the checkpoint is a ${from.family} model and this run is ${config.family}: only tensors with the same name and shape are copied`);
@@ -120,6 +120,7 @@ function transferWeights(family: GanFamily, checkpoint: Checkpoint, source: stri
   const entries = new Map(checkpoint.manifest.tensors.map((e) => [e.name, e]));
   const tensors = unpackTensors(checkpoint.manifest.tensors, checkpoint.weights);
   let copied = 0;
+  let converted = 0;
   let total = 0;
   const reinitialised: string[] = [];
   try {
@@ -133,7 +134,13 @@ function transferWeights(family: GanFamily, checkpoint: Checkpoint, source: stri
       } else if (!tf.util.arraysEqual(entry.shape, target.shape)) {
         reinitialised.push(`${name} ([${entry.shape.join('×')}] in the checkpoint, [${target.shape.join('×')}] here)`);
       } else if (target instanceof tf.Variable) {
-        target.assign(value);
+        const factor = family.transferFactor?.(name, from) ?? 1;
+        if (factor === 1) {
+          target.assign(value);
+        } else {
+          tf.tidy(() => target.assign(value.mul(factor)));
+          converted++;
+        }
         copied++;
       }
     }
@@ -142,6 +149,7 @@ function transferWeights(family: GanFamily, checkpoint: Checkpoint, source: stri
   }
   if (copied === 0) throw new Error(`nothing in ${source} fits this model (${from.family} ${from.resolution} px → ${config.family} ${config.resolution} px); start a fresh run instead`);
   notes.unshift(`copied ${copied} of ${total} weight tensors from ${source}`);
+  if (converted) notes.push(`rescaled ${converted} weights: the checkpoint's run ${from.equalizedLr ? 'used' : 'did not use'} the equalized learning rate, this one ${config.equalizedLr ? 'does' : 'does not'}`);
   if (reinitialised.length) notes.push(`reinitialised ${reinitialised.length}: ${reinitialised.join(', ')}`);
   notes.push('optimizer state and the step counter start fresh');
   return notes;

@@ -47,8 +47,15 @@ export class WganFamily extends DcganNetworksFamily {
     }, this.d.params.trainable());
     this.optD.apply(dGrads.grads);
     if (this.weightClip !== null) {
+      // The weights the critic uses are clipped: with the equalized learning rate a stored weight is
+      // used times its He constant s, so it is clipped to ±c/s (s = 1 for everything else).
       const c = this.weightClip;
-      for (const p of this.d.params.trainable()) p.assign(tf.clipByValue(p, -c, c));
+      const trainable = new Set(this.d.params.trainable());
+      for (const [name, p] of this.d.params.named()) {
+        if (!trainable.has(p)) continue;
+        const bound = c / this.d.params.scaleOf(name);
+        p.assign(tf.clipByValue(p, -bound, bound));
+      }
     }
     const dLogged = logged as unknown as tf.Tensor1D;
     const [real, fake, penalty] = tf.unstack(dLogged) as [tf.Tensor, tf.Tensor, tf.Tensor];

@@ -29,6 +29,10 @@ export const hyperparams: Record<keyof ResolvedConfig, { label: string; hint: st
   gradClip: { label: 'Gradient clipping', hint: 'Clip each layer’s gradient to an L2 norm of at most the thresholds below.' },
   gradClipG: { label: 'Clip norm, G', hint: 'Per-layer gradient L2-norm limit of the generator (when clipping is on).' },
   gradClipD: { label: 'Clip norm, D', hint: 'Per-layer gradient L2-norm limit of the discriminator (when clipping is on).' },
+  equalizedLr: {
+    label: 'Equalized learning rate',
+    hint: 'Weights stored N(0, 1) and scaled at run time by √2/√fan-in, so every layer learns at the same relative speed (Karras et al. 2018); usually wants a larger learning rate (ProGAN: 1e-3). Always on for ProGAN and StyleGAN2.',
+  },
   dBatchNorm: { label: 'BatchNorm in D', hint: 'DCGAN-style discriminators: BatchNorm after the 2nd and later convolutions.' },
   weightClip: { label: 'Critic weight clip', hint: 'WGAN: critic weights are clipped to ±this after every update.' },
   gpLambda: { label: 'Gradient penalty λ', hint: 'Weight of (‖∇D(x̂)‖ − 1)² on interpolates between reals and fakes.' },
