@@ -117,7 +117,9 @@ export class EngineSupervisor {
       this.live = null;
       live.started?.reject(new StudioError('engine_failed', `${why} while loading the run`));
       await this.runs.release(live.summary.id).catch(() => undefined);
-      const message = `${why} at step ${live.progress?.step ?? live.summary.step}; the newest snapshot is kept (often out of memory: try a smaller batch or resolution)`;
+      // The kernel's out-of-memory killer sends SIGKILL; SIGTERM/SIGINT/SIGHUP come from a person or a service manager.
+      const hint = /SIGKILL/.test(why) ? 'often out of memory: try a smaller batch or resolution' : /SIG(TERM|INT|HUP)/.test(why) ? 'it was stopped from outside the studio' : "the engine's own messages are on the studio's standard error";
+      const message = `${why} at step ${live.progress?.step ?? live.summary.step}; the newest snapshot is kept (${hint})`;
       await this.setRunState(live.summary.id, 'failed', message);
     }
   }
