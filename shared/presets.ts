@@ -124,8 +124,19 @@ export const ResolvedConfig = ResolvedConfigFields.refine((c) => !(c.equalizedLr
 });
 export type ResolvedConfig = z.infer<typeof ResolvedConfig>;
 
-/** What a user may override; `presetId` and `family` come from the preset. */
-export const TrainingOverrides = ResolvedConfigFields.omit({ presetId: true, family: true }).partial().strict();
+type WithoutDefaults<S extends z.ZodRawShape> = { [K in keyof S]: S[K] extends z.ZodDefault<infer T> ? T : S[K] };
+
+/** The same fields with their `.default()`s removed, so a parse leaves an unset field unset. */
+function withoutDefaults<S extends z.ZodRawShape>(shape: S): WithoutDefaults<S> {
+  return Object.fromEntries(Object.entries(shape).map(([key, field]) => [key, field instanceof z.ZodDefault ? field.unwrap() : field])) as WithoutDefaults<S>;
+}
+
+/**
+ * What a user may override; `presetId` and `family` come from the preset. No defaults here: zod 4 fills
+ * defaults even into a partial object, and a filled-in `nCritic: 1` or `optimizer: 'adam'` would
+ * silently replace what the family and preset say (WGAN's 5 critic steps and RMSProp).
+ */
+export const TrainingOverrides = z.object(withoutDefaults(ResolvedConfigFields.omit({ presetId: true, family: true }).shape)).partial().strict();
 export type TrainingOverrides = z.infer<typeof TrainingOverrides>;
 
 type FamilyDefaults = Omit<ResolvedConfig, 'presetId' | 'family'>;
@@ -377,8 +388,8 @@ export const presets: readonly Preset[] = [
     id: 'quick-progan',
     label: 'Quick ProGAN',
     family: 'progan',
-    description: 'Progressive growing 4→8→16→32 px with fade-ins (5 kimg per phase), equalized learning rate, pixel norm, minibatch stddev, WGAN-GP + drift.',
-    settings: { ...quick, batchSize: 16, latentDim: 128, channelsAtOutput: 32, maxChannels: 128, totalKimg: 300, fadeKimg: 5, stableKimg: 5, emaKimg: 1 },
+    description: 'Progressive growing 4→8→16→32 px with fade-ins (4 kimg per phase), equalized learning rate, pixel norm, minibatch stddev, WGAN-GP + drift; 16→64 feature maps, so each stage shows within minutes on a CPU.',
+    settings: { ...quick, batchSize: 16, latentDim: 128, channelsAtOutput: 16, maxChannels: 64, totalKimg: 300, fadeKimg: 4, stableKimg: 4, emaKimg: 1 },
   },
   {
     id: 'progan-256',
@@ -391,13 +402,13 @@ export const presets: readonly Preset[] = [
     id: 'quick-stylegan2',
     label: 'Quick StyleGAN2',
     family: 'stylegan2',
-    description: 'A small StyleGAN2 at 32×32: mapping 2 layers, modulated convs, skip G, residual D, R1 + path length with lazy regularization, EMA.',
+    description: 'A small StyleGAN2 at 32×32 (16→64 feature maps): mapping 2 layers, modulated convs, skip G, residual D, R1 + path length with lazy regularization, EMA.',
     settings: {
       ...quick,
       batchSize: 16,
       latentDim: 64,
-      channelsAtOutput: 32,
-      maxChannels: 128,
+      channelsAtOutput: 16,
+      maxChannels: 64,
       totalKimg: 300,
       mbstdGroup: 4,
       mappingLayers: 2,
@@ -490,8 +501,8 @@ export function resolveConfig(presetId: string, overrides: TrainingOverrides = {
     const lines = parsedOverrides.error.issues.map((i) => `${i.path.join('.') || 'overrides'}: ${i.message}`);
     throw new ConfigError(`invalid overrides: ${lines.join('; ')}`);
   }
-  // zod fills defaulted fields into a partial parse; only what the user actually set may override.
-  const given = Object.fromEntries(Object.entries(parsedOverrides.data).filter(([key]) => key in overrides));
+  // Only what the user actually set may override (a key present with the value undefined sets nothing).
+  const given = Object.fromEntries(Object.entries(parsedOverrides.data).filter(([, value]) => value !== undefined));
   const resolution = (given.resolution as number | undefined) ?? preset.settings.resolution ?? familyDefaults[preset.family].resolution;
   const merged = {
     ...familyDefaults[preset.family],

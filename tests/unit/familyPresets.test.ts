@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { requests } from '../../shared/contract.ts';
 import { Family, ResolvedConfig, listPresets, presets, resolveConfig } from '../../shared/presets.ts';
 
 describe('family presets', () => {
@@ -19,6 +20,19 @@ describe('family presets', () => {
       // The new options are off (the same training as before).
       assert.deepEqual([config.optimizer, config.nCritic, config.spectralNormD, config.spectralNormG, config.gradClip, config.dBatchNorm], ['adam', 1, false, false, false, true], id);
     }
+  });
+
+  it('overrides validated at the IPC boundary change only what they set (no schema default replaces a family value)', () => {
+    // The path every run takes: the contract parses training.start's params, the handler resolves them.
+    for (const preset of presets) {
+      const params = requests['training.start'].params.parse({ datasetId: 'noto-emoji', presetId: preset.id, overrides: { totalKimg: 1, seed: 7 } });
+      const config = resolveConfig(preset.id, params.overrides);
+      assert.deepEqual(config, { ...resolveConfig(preset.id), totalKimg: 1, seed: 7 }, preset.id);
+    }
+    const wgan = resolveConfig('quick-wgan', requests['training.start'].params.parse({ datasetId: 'x', presetId: 'quick-wgan', overrides: {} }).overrides);
+    assert.deepEqual([wgan.optimizer, wgan.nCritic], ['rmsprop', 5], 'WGAN keeps RMSProp and 5 critic steps');
+    const fork = requests['training.fork'].params.parse({ runId: 'r', snapshotId: 's', overrides: { batchSize: 8 } });
+    assert.deepEqual(fork.overrides, { batchSize: 8 }, 'nothing but what was set');
   });
 
   it('a config recorded before the options existed still parses, with the defaults that reproduce it', () => {
