@@ -37,7 +37,7 @@ interface LearningCase {
 const small = { resolution: SHAPES_RES, batchSize: 16, xflip: false, seed: 3, latentDim: 32 } as const;
 
 // Reached on wasm with these seeds (FD, histogram ratios; seconds here): dcgan 0.09, 0.48 (12 s); wgan 0.18,
-// 0.68 (17 s); wgan-gp 0.18, 0.50 (21 s); progan 0.03, 0.52 (40 s); stylegan2 0.09, 0.27 (29 s).
+// 0.68 (17 s); wgan-gp 0.12, 0.33 (20 s, at the preset's lr 4e-4); progan 0.03, 0.52 (40 s); stylegan2 0.09, 0.27 (29 s).
 const cases: LearningCase[] = [
   { preset: 'quick-dcgan', overrides: { ...small, channelsAtOutput: 16, maxChannels: 64 }, steps: 400, fdRatio: 0.3, histRatio: 0.75 },
   // n_critic 5: 800 steps are 160 G updates.
