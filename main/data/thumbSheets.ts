@@ -103,8 +103,8 @@ export async function cutThumbs(refs: readonly (ThumbRef | null)[], read: (offse
     if (!sheet) {
       sheet = read(ref.offset, ref.length).then(async (bytes) => {
         if (!bytes) return null;
-        const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-        return { data, width: info.width, height: info.height };
+        const { data, info } = await sharp(bytes).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        return info.channels === 3 ? { data, width: info.width, height: info.height } : null;
       });
       sheets.set(ref.offset, sheet);
     }
