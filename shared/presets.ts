@@ -520,6 +520,17 @@ export function resolveConfig(presetId: string, overrides: TrainingOverrides = {
   return resolved.data;
 }
 
+/**
+ * A fork's config (training.fork): with the source run's preset, the source's whole config with the
+ * overrides on top; with another preset, that preset and the overrides (nothing of the source carries over).
+ * The main side resolves forks with it and the fork form previews with it.
+ */
+export function resolveFork(source: ResolvedConfig, presetId: string | undefined, overrides: TrainingOverrides = {}): ResolvedConfig {
+  if (presetId && presetId !== source.presetId) return resolveConfig(presetId, overrides);
+  const { presetId: sourcePreset, family: _family, ...inherited } = source;
+  return resolveConfig(sourcePreset, { ...inherited, ...overrides });
+}
+
 export function listPresets(): PresetInfo[] {
   return presets.map((p) => ({
     id: p.id,

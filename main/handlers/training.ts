@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { DatasetInfo, RunSummary } from '../../shared/contract.ts';
-import { ConfigError, resolveConfig, type ResolvedConfig, type TrainingOverrides } from '../../shared/presets.ts';
+import { ConfigError, resolveConfig, resolveFork, type ResolvedConfig, type TrainingOverrides } from '../../shared/presets.ts';
 import type { DatasetStore } from '../data/datasetStore.ts';
 import { badRequest, conflict } from '../errors.ts';
 import type { DatasetRef, TrainInit } from '../engine/protocol.ts';
@@ -12,13 +12,18 @@ import type { EngineSupervisor } from '../engine/supervisor.ts';
 import type { RunStore } from '../runs/runStore.ts';
 import type { Handlers } from './types.ts';
 
-function resolve(presetId: string, overrides: TrainingOverrides | undefined): ResolvedConfig {
+/** A config the user asked for; one that does not resolve is their bad_request, with zod's reasons. */
+function configOrBadRequest(resolveIt: () => ResolvedConfig): ResolvedConfig {
   try {
-    return resolveConfig(presetId, overrides);
+    return resolveIt();
   } catch (error) {
     if (error instanceof ConfigError) throw badRequest(error.message);
     throw error;
   }
+}
+
+function resolve(presetId: string, overrides: TrainingOverrides | undefined): ResolvedConfig {
+  return configOrBadRequest(() => resolveConfig(presetId, overrides));
 }
 
 function datasetRef(datasets: DatasetStore, dataset: DatasetInfo, config: ResolvedConfig): DatasetRef {
@@ -98,9 +103,7 @@ export function trainingHandlers(ctx: {
       const source = await runs.summary(runId);
       await runs.readCheckpoint(runId, snapshotId); // a missing or corrupt checkpoint is reported now, by name
       const sourceConfig = await runs.config(runId);
-      // Same preset: the source's full config with the changes on top. Another preset: that preset's.
-      const { presetId: sourcePreset, family: _family, ...inherited } = sourceConfig;
-      const config = presetId && presetId !== sourcePreset ? resolve(presetId, overrides) : resolve(sourcePreset, { ...inherited, ...overrides });
+      const config = configOrBadRequest(() => resolveFork(sourceConfig, presetId, overrides));
       const dataset = await datasets.get(datasetId ?? source.datasetId);
       const { run, notes } = await createAndTrain(name ?? `${source.name} (fork of ${snapshotId})`, config, dataset, { kind: 'transfer', runsRoot: runs.root, runId, snapshotId }, { runId, snapshotId });
       return { runId: run.id, notes };

@@ -4,7 +4,9 @@
  * their seed are trained by the CLI into the library `serve` uses; then, in Chromium: tick both and
  * compare (overlay charts with both runs, a config diff with just the seed, grids side by side at a kimg
  * chosen with the slider), rename and tag one, fork it from a snapshot (notes shown), stop the fork and
- * resume it, and delete the other with confirmation — gone from the table and from disk.
+ * resume it, fork the other (finished) run with gradient clipping on and another seed in the full
+ * hyperparameter editor (its config.json is the source's with exactly those changes), and delete the
+ * other with confirmation — gone from the table and from disk.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +14,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import type { ResolvedConfig } from '../../shared/presets.ts';
 import { launchChromium, projectDir, startServe, type ServedStudio } from './helpers.ts';
 
 /** Train a run with the CLI into `library`; resolves with its run id. */
@@ -36,6 +39,8 @@ async function trainWithCli(library: string, name: string, seed: number): Promis
 const runDir = (studio: ServedStudio, runId: string): string => path.join(studio.library, 'runs', runId);
 const runJson = (studio: ServedStudio, runId: string): { name: string; tags: string[] } =>
   JSON.parse(readFileSync(path.join(runDir(studio, runId), 'run.json'), 'utf8')) as { name: string; tags: string[] };
+const runConfig = (studio: ServedStudio, runId: string): ResolvedConfig =>
+  JSON.parse(readFileSync(path.join(runDir(studio, runId), 'config.json'), 'utf8')) as ResolvedConfig;
 const row = (page: Page, runId: string) => page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
 
 describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { timeout: 600_000 }, () => {
@@ -163,6 +168,50 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
     await page.getByTestId('run-state').filter({ hasText: 'running' }).waitFor({ timeout: 120_000 });
     await page.getByTestId('train-stop').click();
     await page.getByTestId('run-state').filter({ hasText: 'stopped' }).waitFor({ timeout: 120_000 });
+  });
+
+  it("forks a finished run in the full editor: config.json is the source's with exactly the changes", async () => {
+    await page.getByTestId('nav-runs').click();
+    await row(page, runB).filter({ hasText: 'finished' }).waitFor({ timeout: 30_000 });
+    await row(page, runB).click();
+    await page.getByTestId('snapshot-timeline').waitFor({ timeout: 30_000 });
+    await page.getByTestId('snapshot-fork').click();
+    const source = runConfig(studio, runB);
+    assert.equal(source.gradClip, false);
+    assert.equal(source.seed, 2);
+
+    // Every value starts as the source run recorded it, none marked changed.
+    const seed = page.getByTestId('fork-hp-seed');
+    await seed.waitFor({ timeout: 30_000 });
+    assert.equal(await seed.inputValue(), '2');
+    assert.equal(Number(await page.getByTestId('fork-kimg').inputValue()), source.totalKimg);
+    assert.equal(await page.getByTestId('fork-hp-gradClip').isChecked(), false);
+    const rows = page.locator('[data-testid="fork-form"] [data-testid^="hp-row-"]');
+    const keys = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('data-testid')?.slice('hp-row-'.length)));
+    assert.deepEqual(keys.sort(), Object.keys(source).sort());
+    assert.equal(await page.locator('[data-testid^="hp-row-"][data-changed="true"]').count(), 0);
+
+    await page.getByTestId('fork-hp-gradClip').check();
+    await seed.fill('9');
+    const changed = await page.locator('[data-testid^="hp-row-"][data-changed="true"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-testid')));
+    assert.deepEqual(changed.sort(), ['hp-row-gradClip', 'hp-row-seed']);
+    assert.match(await page.getByTestId('hp-row-seed').innerText(), /source run: 2/);
+    assert.match(await page.getByTestId('fork-changed-count').innerText(), /2 values changed from the source run/);
+    // Typing the source's value again is no change.
+    await seed.fill('3');
+    await seed.fill('2');
+    assert.equal(await page.getByTestId('hp-row-seed').getAttribute('data-changed'), 'false');
+    await seed.fill('9');
+
+    await page.getByTestId('fork-submit').click();
+    const result = page.getByTestId('fork-result');
+    await result.waitFor({ timeout: 60_000 });
+    const forkId = await result.getAttribute('data-run-id');
+    assert.ok(forkId);
+    assert.deepEqual(runConfig(studio, forkId), { ...source, gradClip: true, seed: 9 });
+
+    // Let it finish, so deleting below happens with nothing training.
+    await row(page, forkId).filter({ hasText: /finished/ }).waitFor({ timeout: 300_000 });
   });
 
   it('deletes a run after confirmation: gone from the table and from disk', async () => {

@@ -2,13 +2,14 @@
  * The pure part of the Train view's hyperparameter editor (renderer/src/lib/trainOptions.ts): a control for
  * every key from the schema, every key in exactly one group, and the step from the user's edits to the
  * overrides sent with `training.start` — only what differs from the preset, resolved by the main side to
- * exactly the config the view previews.
+ * exactly the config the view previews. And the same for a fork (Runs view): `forkBase` compares with
+ * what `training.fork` resolves the overrides against.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hyperparams } from '../../renderer/src/lib/hyperparams.ts';
-import { controlFor, evaluateOptions, optionGroups, shownValue, type ConfigKey, type Edits } from '../../renderer/src/lib/trainOptions.ts';
-import { presets, resolveConfig, type TrainingOverrides } from '../../shared/presets.ts';
+import { controlFor, evaluateOptions, forkBase, optionGroups, shownValue, type ConfigKey, type Edits, type PresetConfig } from '../../renderer/src/lib/trainOptions.ts';
+import { presets, resolveConfig, type ResolvedConfig, type TrainingOverrides } from '../../shared/presets.ts';
 
 const evaluate = (presetId: string, edits: Edits, defaults: TrainingOverrides = {}) =>
   evaluateOptions({ preset: resolveConfig(presetId), defaults, edits, resolve: (o) => resolveConfig(presetId, o) });
@@ -141,5 +142,88 @@ describe('train options', () => {
     assert.deepEqual(batch.overrides, { resolution: 128, batchSize: 16 });
     assert.deepEqual(recorded('stylegan2-auto', batch.overrides), batch.config);
     assert.equal(batch.config.batchSize, 16);
+  });
+});
+
+/** What `training.fork` records (main/handlers/training.ts): the source's config, or another preset's, with the overrides on top. */
+function forked(source: ResolvedConfig, presetId: string | undefined, overrides: TrainingOverrides): ResolvedConfig {
+  const { presetId: sourcePreset, family: _family, ...inherited } = source;
+  return presetId && presetId !== sourcePreset ? resolveConfig(presetId, overrides) : resolveConfig(sourcePreset, { ...inherited, ...overrides });
+}
+
+const evaluateFork = (source: ResolvedConfig | null, edits: Edits, other: PresetConfig | null = null) => {
+  const base = forkBase(source, other);
+  assert.ok(base);
+  return evaluateOptions({ preset: base.preset, edits, resolve: base.resolve });
+};
+
+describe('fork options', () => {
+  // A source run whose values differ from its preset's: set by the user, and derived from the resolution.
+  const source = resolveConfig('stylegan2-auto', { resolution: 64, seed: 3, totalKimg: 0.5, batchSize: 8 });
+
+  it("starts from the source run's config and sends only what differs from it", () => {
+    const base = forkBase(source);
+    assert.ok(base);
+    assert.equal(base.source, 'source run');
+    assert.deepEqual(base.preset, source);
+
+    assert.deepEqual(evaluateFork(source, {}).overrides, {});
+    // The source's own values are no change, even where they differ from the preset.
+    assert.deepEqual(evaluateFork(source, { seed: '3', batchSize: '8', resolution: '64' }).overrides, {});
+
+    const state = evaluateFork(source, { gradClip: true, seed: '7' });
+    assert.deepEqual(state.overrides, { gradClip: true, seed: 7 });
+    assert.deepEqual(state.config, { ...source, gradClip: true, seed: 7 });
+    assert.deepEqual(state.config, forked(source, undefined, state.overrides), 'the main side records the previewed config');
+    assert.deepEqual(state.errors, {});
+  });
+
+  it("a value back at the preset's is a change from the source run", () => {
+    const preset = resolveConfig('stylegan2-auto', { resolution: 64 });
+    const state = evaluateFork(source, { batchSize: String(preset.batchSize) });
+    assert.deepEqual(state.overrides, { batchSize: preset.batchSize });
+    assert.deepEqual(state.config, forked(source, undefined, state.overrides));
+  });
+
+  it('keeps the source values a changed resolution would derive, as the main side does', () => {
+    const state = evaluateFork(source, { resolution: '128' });
+    assert.deepEqual(state.overrides, { resolution: 128 });
+    assert.deepEqual(state.derived, []);
+    assert.deepEqual(state.config, { ...source, resolution: 128 });
+    assert.deepEqual(state.config, forked(source, undefined, state.overrides));
+  });
+
+  it('compares with what the main side fills into an older config (a value it lacks)', () => {
+    const { equalizedLr: _equalizedLr, ...older } = resolveConfig('quick-dcgan', { seed: 2 });
+    const base = forkBase(older as ResolvedConfig);
+    assert.ok(base);
+    assert.equal(base.preset.equalizedLr, false);
+    assert.deepEqual(base.preset, forked(older as ResolvedConfig, undefined, {}));
+    assert.deepEqual(evaluateFork(older as ResolvedConfig, { equalizedLr: false }).overrides, {});
+  });
+
+  it("with another preset, compares with that preset's config, not the source run's", () => {
+    const other: PresetConfig = { id: 'quick-dcgan', config: resolveConfig('quick-dcgan') };
+    const base = forkBase(source, other);
+    assert.ok(base);
+    assert.equal(base.source, 'preset');
+    assert.deepEqual(base.preset, other.config);
+
+    // The source's seed (3) differs from the preset's (0): sent.
+    const state = evaluateFork(source, { seed: '3', gradClip: true }, other);
+    assert.deepEqual(state.overrides, { seed: 3, gradClip: true });
+    assert.deepEqual(state.config, forked(source, 'quick-dcgan', state.overrides));
+    assert.deepEqual(evaluateFork(source, { seed: '0' }, other).overrides, {});
+  });
+
+  it("waits for the source run's config unless another preset is chosen", () => {
+    assert.equal(forkBase(null), null);
+    assert.equal(forkBase(null, { id: 'quick-dcgan', config: resolveConfig('quick-dcgan') })?.source, 'preset');
+  });
+
+  it('shows invalid values at their field and sends none of them', () => {
+    const state = evaluateFork(source, { seed: '-1', gradClipG: '0.3' });
+    assert.deepEqual(state.overrides, { gradClipG: 0.3 });
+    assert.ok(state.errors.seed);
   });
 });

@@ -7,9 +7,12 @@
  * numbers → number fields, integer or not), so a new option needs no change here besides its group.
  * Only values that differ from what the preset resolves to are sent: the main side resolves them with the
  * preset exactly as `resolveConfig` does, so the preview and config.json agree.
+ *
+ * A fork (Runs view) uses the same editor: `forkBase` says what its values start from and are compared
+ * with, as `training.fork` resolves them.
  */
 import { z } from 'zod';
-import { alwaysEqualizedLr, ResolvedConfig, TrainingOverrides, type Family } from '../../../shared/presets.ts';
+import { alwaysEqualizedLr, ResolvedConfig, resolveConfig, resolveFork, TrainingOverrides, type Family } from '../../../shared/presets.ts';
 
 export type ConfigKey = keyof ResolvedConfig;
 /** Every key the user may override (all but presetId and family). */
@@ -211,4 +214,44 @@ export function shownValue(key: ConfigKey, edits: Edits, config: ResolvedConfig)
   if (edit !== undefined) return edit;
   const value = config[key];
   return typeof value === 'number' ? numberText(value) : value;
+}
+
+/** A preset as `presets.list` gives it: its id and what it resolves to. */
+export interface PresetConfig {
+  id: string;
+  config: ResolvedConfig;
+}
+
+/** What the values of a fork start from, what they are compared with, and how the main side resolves them. */
+export interface ForkBase {
+  /** The config the fork records when nothing is changed; `evaluateOptions`' `preset`. */
+  preset: ResolvedConfig;
+  /** The main side's resolution of the fork's overrides; `evaluateOptions`' `resolve`. */
+  resolve: (overrides: TrainingOverrides) => ResolvedConfig;
+  /** What a changed value is compared with, in words: the source run, or the newly chosen preset. */
+  source: 'source run' | 'preset';
+}
+
+/**
+ * What `training.fork` resolves a fork's overrides against (main/handlers/training.ts), so that "changed"
+ * in the form means what the main side does: with the source run's preset, the source run's whole config
+ * (every value but presetId and family given as an override, the changes on top); with another preset,
+ * that preset as it resolves alone (no dataset defaults, nothing of the source run). Null while the
+ * source run's config loads (and no other preset is chosen).
+ */
+export function forkBase(source: ResolvedConfig | null, otherPreset: PresetConfig | null = null): ForkBase | null {
+  if (otherPreset && otherPreset.id !== source?.presetId) {
+    const presetId = otherPreset.id;
+    return { preset: otherPreset.config, resolve: (overrides) => resolveConfig(presetId, overrides), source: 'preset' };
+  }
+  if (!source) return null; // the source run's config is still loading
+  // The main side's own formula (shared/presets.ts), so the preview is what the fork will train.
+  const resolve = (overrides: TrainingOverrides): ResolvedConfig => resolveFork(source, undefined, overrides);
+  let preset: ResolvedConfig;
+  try {
+    preset = resolve({});
+  } catch {
+    preset = source; // a preset this build no longer knows: the main side refuses the fork and says why
+  }
+  return { preset, resolve, source: 'source run' };
 }
