@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { ResolvedConfig } from '../../shared/presets.ts';
-import { launchChromium, projectDir, startServe, type ServedStudio } from './helpers.ts';
+import { launchChromium, newStudioPage, projectDir, startServe, type ServedStudio } from './helpers.ts';
 
 /** Train a run with the CLI into `library`; resolves with its run id. */
 async function trainWithCli(library: string, name: string, seed: number): Promise<string> {
@@ -57,11 +57,7 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
     runA = await trainWithCli(studio.library, 'cmp seed one', 1);
     runB = await trainWithCli(studio.library, 'cmp seed two', 2);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    page = await newStudioPage(browser, pageErrors);
   });
 
   after(async () => {

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { DEFAULT_SETTINGS, MANIFEST_FORMAT, type ScanRecord } from '../../main/data/curationManifest.ts';
 import { CurationStore } from '../../main/data/curationStore.ts';
 import { makeCorpus } from '../unit/dataCorpus.ts';
-import { launchChromium, startServe, type ServedStudio } from './helpers.ts';
+import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
 
 const count = async (page: Page, testId: string): Promise<number> => Number((await page.getByTestId(testId).getAttribute('data-count')) ?? NaN);
 const text = async (page: Page, testId: string): Promise<string> => (await page.getByTestId(testId).innerText()).trim();
@@ -33,11 +33,7 @@ describe('curation end to end (serve + Chromium)', { timeout: 600_000 }, () => {
     assert.ok(Object.keys(expected).length > 20);
     studio = await startServe();
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    page = await newStudioPage(browser, pageErrors, { width: 1500, height: 950 });
   });
 
   after(async () => {

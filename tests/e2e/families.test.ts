@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { resolveConfig, type Family } from '../../shared/presets.ts';
-import { launchChromium, startServe, type ServedStudio } from './helpers.ts';
+import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
 
 /** Poll `probe` until it returns a value (file reads may fail while a file is being replaced). */
 async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
@@ -50,11 +50,7 @@ describe('every family trains from the studio (serve + Chromium)', { timeout: 90
   before(async () => {
     studio = await startServe();
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    page = await newStudioPage(browser, pageErrors);
     await page.goto(studio.url);
     await page.getByTestId('nav-train').click();
     await page.locator('[data-testid="train-dataset"] option[value="noto-emoji"]').waitFor({ state: 'attached', timeout: 120_000 });

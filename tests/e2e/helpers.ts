@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const projectDir = path.resolve(import.meta.dirname, '..', '..');
 
@@ -71,4 +71,14 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
+}
+
+/** A page of `size` that collects the page's uncaught errors and console errors into `errors` (tests assert it stays empty). */
+export async function newStudioPage(browser: Browser, errors: string[], size = { width: 1400, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport: size });
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return page;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { launchChromium, startServe, type ServedStudio } from './helpers.ts';
+import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
 
 const attr = async (page: Page, testId: string, name: string): Promise<number> =>
   Number((await page.getByTestId(testId).getAttribute(name)) ?? NaN);
@@ -24,11 +24,7 @@ describe('studio end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   before(async () => {
     studio = await startServe();
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    page = await newStudioPage(browser, pageErrors);
   });
 
   after(async () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { resolveConfig } from '../../shared/presets.ts';
-import { launchChromium, startServe, type ServedStudio } from './helpers.ts';
+import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
 
 describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   let studio: ServedStudio;
@@ -27,11 +27,7 @@ describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, ()
   before(async () => {
     studio = await startServe();
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    page = await newStudioPage(browser, pageErrors);
   });
 
   after(async () => {
