@@ -20,7 +20,7 @@ import { walkSource, type WalkedFile } from './sourceWalk.ts';
 import { AppendFile } from './appendFile.ts';
 import { extractZip, zipStamp } from './zipExtract.ts';
 
-/** Decodes in flight: libuv's pool has 4 threads by default, more only queue. */
+/** Files in flight: libuv's pool has 4 threads; two more keep it busy while a file is read, hashed and judged in JS. */
 export const IMPORT_CONCURRENCY = 6;
 /** The final squares are cached during the import only up to this size (it doubles the disk a dataset uses). */
 const RENDER_CACHE_MAX = 4 * 1024 ** 3;
