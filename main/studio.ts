@@ -54,7 +54,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const handlers: Handlers = {
     ...appHandlers({ version: appVersion(), host: options.host, paths, engine }),
     ...datasetHandlers({ datasets, events }),
-    ...runHandlers({ runs, engine }),
+    ...runHandlers({ runs, engine, events }),
     ...trainingHandlers({ datasets, runs, engine }),
   };
   // Start the engine early, so the backend is known (and warm) by the time the user presses Start.

@@ -518,6 +518,8 @@ export const events = {
   'training.sample': z.object({ runId: Id, step: z.number().int(), kimg: z.number(), image: PngDataUrl }),
   'training.state': z.object({ runId: Id, state: RunState, message: z.string().nullable() }),
   'training.snapshot': z.object({ runId: Id, snapshot: SnapshotInfo }),
+  /** A run renamed, tagged, archived (its new summary) or deleted (null), so every window shows it at once. */
+  'runs.changed': z.object({ runId: Id, summary: RunSummary.nullable() }),
   /** Something the user must know about a live run: a NaN rollback, a full disk, a skipped checkpoint. */
   'training.alert': z.object({
     runId: Id,

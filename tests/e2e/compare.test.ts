@@ -47,6 +47,8 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
   let studio: ServedStudio;
   let browser: Browser;
   let page: Page;
+  /** The same studio in another window: it must hear of renames and deletions without a reload. */
+  let secondWindow: Page;
   let runA: string;
   let runB: string;
   const pageErrors: string[] = [];
@@ -112,7 +114,12 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
     for (const g of shown) assert.match(g.src, /^data:image\/png;base64,/);
   });
 
-  it('renames and tags a run, in the table and on disk', async () => {
+  it('renames and tags a run, in the table and on disk, and a second window sees it without a reload', async () => {
+    secondWindow = await newStudioPage(browser, pageErrors);
+    await secondWindow.goto(studio.url);
+    await secondWindow.getByTestId('nav-runs').click();
+    await row(secondWindow, runA).waitFor({ timeout: 60_000 });
+
     await page.getByTestId('nav-runs').click();
     await row(page, runA).click();
     const rename = page.getByTestId('run-rename');
@@ -120,6 +127,7 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
     await rename.press('Enter');
     await row(page, runA).filter({ hasText: 'cmp renamed' }).waitFor({ timeout: 15_000 });
     assert.equal(runJson(studio, runA).name, 'cmp renamed');
+    await row(secondWindow, runA).filter({ hasText: 'cmp renamed' }).waitFor({ timeout: 15_000 });
 
     const tagInput = page.getByTestId('run-tag-input');
     await tagInput.fill('baseline');
@@ -220,6 +228,8 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
     assert.match(await dialog.innerText(), /cmp seed two/, 'the confirmation names the run');
     await page.getByTestId('confirm-delete').click();
     await row(page, runB).waitFor({ state: 'detached', timeout: 30_000 });
+    await row(secondWindow, runB).waitFor({ state: 'detached', timeout: 15_000 });
+    await secondWindow.close();
     assert.equal(existsSync(runDir(studio, runB)), false);
     assert.ok(!readdirSync(path.join(studio.library, 'runs')).includes(runB));
     // It left the comparison too.

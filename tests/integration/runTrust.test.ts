@@ -237,10 +237,15 @@ describe('runs you can trust', { timeout: 900_000 }, () => {
     await call(studio, 'training.stop', { runId });
     await nextEvent(studio, 'training.state', ended(runId));
 
+    // Every window hears of it: runs.changed carries the new summary, or null for a deletion.
+    const changed = nextEvent(studio, 'runs.changed', (e) => e.runId === runId, 10_000);
     const renamed = await call(studio, 'runs.update', { runId, name: 'Best cats', tags: ['cats', ' cats ', 'keep'], archived: true });
     assert.deepEqual([renamed.name, renamed.tags, renamed.archived], ['Best cats', ['cats', 'keep'], true]);
+    assert.deepEqual((await changed).summary, renamed);
     assert.equal((await studio.runs.summary(runId)).name, 'Best cats');
+    const deleted = nextEvent(studio, 'runs.changed', (e) => e.runId === runId, 10_000);
     await call(studio, 'runs.delete', { runId });
+    assert.equal((await deleted).summary, null);
     assert.ok(!(await call(studio, 'runs.list', {})).some((r) => r.id === runId));
     await assert.rejects(fs.stat(studio.runs.dir(runId)));
   });

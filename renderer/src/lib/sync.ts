@@ -174,6 +174,11 @@ export function startSync(): () => void {
         live.stateSeq++;
       }
     }),
+    client.on('runs.changed', ({ runId, summary }) => {
+      // Renamed, tagged, archived or deleted, perhaps in another window.
+      if (summary === null) studio.runs = studio.runs.filter((r) => r.id !== runId);
+      else if (!patchRun(runId, summary)) void refreshRuns().catch(() => undefined);
+    }),
     client.on('training.alert', (a) => {
       // Kept until dismissed; a run stuck in a loop of alerts must not grow the list without bound.
       studio.alerts = [...studio.alerts, { ...a, id: ++alertSeq, receivedAt: new Date().toISOString() }].slice(-MAX_ALERTS);
