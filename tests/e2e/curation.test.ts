@@ -77,7 +77,8 @@ describe('curation end to end (serve + Chromium)', { timeout: 600_000 }, () => {
     assert.match(await group.innerText(), /a\.png[\s\S]*a-copy\.png/);
     await group.getByTestId('group-exclude').click();
     await page.getByTestId('summary-included').filter({ hasText: /^13$/ }).waitFor({ timeout: 30_000 });
-    assert.match(await group.innerText(), /all excluded/);
+    // The summary comes with the edit's answer; the group row refetches after it, so wait for it too.
+    await page.getByTestId('curate-group').first().filter({ hasText: /all excluded/ }).waitFor({ timeout: 30_000 });
     assert.equal(await text(page, 'summary-excluded'), '11');
   });
 
