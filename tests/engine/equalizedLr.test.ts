@@ -26,6 +26,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { CheckpointManifest } from '../../main/runs/runStore.ts';
 import { discriminatorLoss, generatorLoss } from '../../main/engine/loss/logistic.ts';
 import { DcganDiscriminator, DcganGenerator } from '../../main/engine/models/dcgan.ts';
+import { ProganDiscriminator, ProganGenerator } from '../../main/engine/models/progan.ts';
+import { StyleGan2Discriminator, StyleGan2Generator } from '../../main/engine/models/stylegan2.ts';
 import { downConv, upConv } from '../../main/engine/models/layers.ts';
 import type { Params } from '../../main/engine/models/params.ts';
 import { SpectralNorm } from '../../main/engine/models/spectralNorm.ts';
@@ -252,6 +254,55 @@ for (const backend of backends) {
         const used = read(() => net.params.weight(name));
         const sigma = sigmaMax(used, used.length / cols, cols);
         assert.ok(Math.abs(sigma - 1) < 1e-3, `${name}: σ(used weight) = ${sigma} (He constant ${net.params.scaleOf(name).toFixed(4)})`);
+      }
+      net.dispose();
+    }
+  });
+
+  test(`ProGAN and StyleGAN2: used weights He-scaled with the papers' gains; with spectral normalization each has spectral norm 1 [${backend}]`, async () => {
+    await use();
+    // The gains, written out here from the papers' code rather than taken from the engine: ProGAN √2, but
+    // √2/4 for G's first dense layer and 1 for toRGB and D's output; StyleGAN2 1 everywhere (its lrelu
+    // carries the √2), the mapping layers with lr multiplier μ (stored N(0, 1/μ²), used ×μ/√fan-in), and
+    // the modulated convs unscaled (demodulation normalizes them).
+    const fanIn = (shape: number[]): number => shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const proganGain = (name: string): number => (name === 'g.b4.fc.weight' ? Math.SQRT2 / 4 : /rgb\d+\.weight$/.test(name) && name.startsWith('g.') ? 1 : name === 'd.b4.out.weight' ? 1 : Math.SQRT2);
+    const mu = 0.01;
+    const pcfg = resolveConfig('quick-progan', { resolution: 16, channelsAtOutput: 4, maxChannels: 8, latentDim: 8 });
+    const scfg = resolveConfig('quick-stylegan2', { resolution: 16, channelsAtOutput: 4, maxChannels: 8, latentDim: 8, mappingLayers: 2, mappingLrMul: mu });
+    const pshape = { ...pcfg, mbstdGroup: 2 };
+    const sshape = { ...scfg, mappingLayers: 2, mappingLrMul: mu, mbstdGroup: 2, dResidual: true };
+    const nets: { params: Params; expected: (name: string, shape: number[]) => { std: number; scale: number }; dispose: () => void }[] = [
+      ...[new ProganGenerator(pshape, new Rng(1)), new ProganDiscriminator(pshape, new Rng(2))].map((net) => ({
+        params: net.params,
+        expected: (name: string, shape: number[]) => ({ std: 1, scale: proganGain(name) / Math.sqrt(fanIn(shape)) }),
+        dispose: () => net.dispose(),
+      })),
+      ...[new StyleGan2Generator(sshape, new Rng(3)), new StyleGan2Discriminator(sshape, new Rng(4))].map((net) => ({
+        params: net.params,
+        expected: (name: string, shape: number[]) =>
+          /^g\.b\d+\.conv\d\.weight$/.test(name) ? { std: 1, scale: 1 } : name.startsWith('g.map.') ? { std: 1 / mu, scale: mu / Math.sqrt(fanIn(shape)) } : { std: 1, scale: 1 / Math.sqrt(fanIn(shape)) },
+        dispose: () => net.dispose(),
+      })),
+    ];
+    for (const net of nets) {
+      for (const name of weightNames(net.params)) {
+        const shape = net.params.get(name).shape;
+        const { std, scale } = net.expected(name, shape);
+        assert.ok(Math.abs(net.params.scaleOf(name) - scale) <= 1e-9 * scale, `${name}: run-time scale ${net.params.scaleOf(name)}, expected ${scale}`);
+        const stored = stats(read(() => net.params.get(name).clone()));
+        const n = net.params.get(name).size;
+        assert.ok(Math.abs(stored.std - std) <= (4 * std) / Math.sqrt(2 * n), `${name}: stored std ${stored.std}, expected ${std} (${n} values)`);
+      }
+      // Spectral norm normalizes the weight the layer computes with, He constant included: σ = 1, not c.
+      const sn = new SpectralNorm(net.params);
+      for (let i = 0; i < 60; i++) sn.update();
+      for (const name of weightNames(net.params)) {
+        const shape = net.params.get(name).shape;
+        const cols = shape[shape.length - 1] as number;
+        const used = read(() => net.params.weight(name));
+        const sigma = sigmaMax(used, used.length / cols, cols);
+        assert.ok(Math.abs(sigma - 1) < 2e-3, `${name}: σ(used weight) = ${sigma} (He constant ${net.params.scaleOf(name).toFixed(4)})`);
       }
       net.dispose();
     }

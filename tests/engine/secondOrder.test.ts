@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { softplus } from '../../main/engine/loss/logistic.ts';
-import { eqConv, eqDense, leakyRelu, lreluGain, minibatchStddev, pixelNorm } from '../../main/engine/models/layers.ts';
+import { conv, dense, heConstant, leakyRelu, lreluGain, minibatchStddev, pixelNorm } from '../../main/engine/models/layers.ts';
 import { FIR_TAPS, NEAREST_TAPS, blur121, downsample2x, downsample2xMatrix, resample2d, upsample2x, upsample2xMatrix } from '../../main/engine/ops/resample.ts';
 import { Rng } from '../../main/engine/rng.ts';
 import { r1Penalty, pathLengths } from '../../main/engine/loss/regularizers.ts';
@@ -148,8 +148,9 @@ function opCases(): OpCase[] {
     // The networks' building blocks (models/layers.ts).
     { name: 'pixelNorm', inputs: () => [r4(64)], g: (x) => pixelNorm(x).mul(x) },
     { name: 'minibatchStddev, group 2 of a batch of 4', inputs: () => [randomTensor([4, 3, 3, 2], 65)], g: (x) => minibatchStddev(x as tf.Tensor4D, 2).square() },
-    { name: 'eqConv 3×3 + bias, lreluGain', inputs: () => [r4(66), randomTensor([3, 3, 3, 2], 67), randomTensor([2], 68)], g: (x, w, b) => lreluGain(eqConv(x as tf.Tensor4D, w as tf.Tensor, b as tf.Tensor), 0.2).square(), h: [1e-2, 1e-3, 3e-4] },
-    { name: 'eqDense with lr multiplier 0.01', inputs: () => [randomTensor([3, 4], 69), randomTensor([4, 5], 70, 100), randomTensor([5], 71, 100)], g: (x, w, b) => tf.sigmoid(eqDense(x as tf.Tensor2D, w as tf.Tensor, b as tf.Tensor, 1, 0.01)) },
+    // Weights times their He constant, as Params.weight gives an equalized-learning-rate weight to the layer.
+    { name: 'He-scaled conv 3×3 + bias, lreluGain', inputs: () => [r4(66), randomTensor([3, 3, 3, 2], 67), randomTensor([2], 68)], g: (x, w, b) => lreluGain(conv(x as tf.Tensor4D, (w as tf.Tensor).mul(heConstant(27)), b as tf.Tensor), 0.2).square(), h: [1e-2, 1e-3, 3e-4] },
+    { name: 'He-scaled dense with lr multiplier 0.01', inputs: () => [randomTensor([3, 4], 69), randomTensor([4, 5], 70, 100), randomTensor([5], 71, 100)], g: (x, w, b) => tf.sigmoid(dense(x as tf.Tensor2D, (w as tf.Tensor).mul(heConstant(4, 0.01)), b as tf.Tensor, 0.01)) },
     { name: 'unstack / stack along axis 1', inputs: () => [randomTensor([2, 3, 4], 72)], g: (x) => tf.stack(tf.unstack(x, 1).map((t, i) => t.mul(i + 1).square()), 1) },
   ];
 }

@@ -3,6 +3,7 @@
  * Written with plain ops whose gradients are covered by tests/engine/gradients.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Params } from './params.ts';
 
 export const BN_EPSILON = 1e-5;
 
@@ -24,7 +25,7 @@ export function batchMoments(x: tf.Tensor4D): BatchStats {
 /**
  * He et al. 2015's constant gain/√fan-in: the std that keeps a layer's output variance at gain² times its
  * input's. The equalized learning rate multiplies N(0, 1) weights by it at run time (Karras et al. 2018,
- * §4.1): `eqDense`, `eqConv` here, and `Params.scaled` for the DCGAN networks.
+ * §4.1): `Params.scaled`, through `defineEqWeight` here for ProGAN and StyleGAN2.
  */
 export function heConstant(fanIn: number, gain: number = Math.SQRT2): number {
   return gain / Math.sqrt(fanIn);
@@ -70,18 +71,24 @@ export function leakyRelu<T extends tf.Tensor>(x: T, slope: number): T {
 export const SQRT2 = Math.SQRT2;
 
 /**
- * Equalized learning rate (Karras et al. 2018, §4.1): weights are stored as N(0, 1)/lrMul and scaled at
- * run time by gain·lrMul/√fan-in, so every layer learns at the same speed under Adam.
+ * Declares a weight with the equalized learning rate (Karras et al. 2018, §4.1): stored as N(0, 1)/lrMul
+ * and used (`Params.weight`) times gain·lrMul/√fan-in, so every layer learns at the same speed under Adam.
+ * The constant lives with the parameter, not in the layer that uses it, so whatever transforms the used
+ * weight (spectral norm) sees the weight the layer computes with. Fan-in: every axis but the last.
  */
-export function eqDense(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor | null, gain = SQRT2, lrMul = 1): tf.Tensor2D {
-  const fanIn = weight.shape[0] as number;
-  const y = tf.matMul(x, weight.mul(heConstant(fanIn, gain * lrMul)) as tf.Tensor2D);
+export function defineEqWeight(params: Params, name: string, dims: number[], gain = SQRT2, lrMul = 1): void {
+  params.scaled(name, dims, heConstant(convFanIn(dims), gain * lrMul), 1 / lrMul);
+}
+
+/** Dense layer x·W + b; W as `Params.weight` gives it. The bias is stored /lrMul, as its weight is. */
+export function dense(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor | null, lrMul = 1): tf.Tensor2D {
+  const y = tf.matMul(x, weight as tf.Tensor2D);
   return (bias ? y.add(lrMul === 1 ? bias : bias.mul(lrMul)) : y) as tf.Tensor2D;
 }
 
-/** Equalized-learning-rate convolution, stride 1, 'same' padding; weight [k, k, in, out]. */
-export function eqConv(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor | null, gain = SQRT2): tf.Tensor4D {
-  const y = tf.conv2d(x, weight.mul(heConstant(convFanIn(weight.shape), gain)) as tf.Tensor4D, 1, 'same');
+/** Convolution, stride 1, 'same' padding, plus bias; weight [k, k, in, out] as `Params.weight` gives it. */
+export function conv(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor4D {
+  const y = tf.conv2d(x, weight as tf.Tensor4D, 1, 'same');
   return (bias ? y.add(bias) : y) as tf.Tensor4D;
 }
 

@@ -35,13 +35,14 @@ export class Params {
   }
 
   /**
-   * A weight with the equalized learning rate (Karras et al. 2018, §4.1): stored N(0, 1) and used times
-   * `scale` (its He constant gain/√fan-in, layers.ts `heConstant`), so an optimizer step moves every
-   * layer's weights by the same amount relative to their size. The checkpoint holds the stored values.
+   * A weight with the equalized learning rate (Karras et al. 2018, §4.1): stored N(0, std²) (std 1, or
+   * 1/lrMul for a layer with a learning-rate multiplier) and used times `scale` (its He constant
+   * gain·lrMul/√fan-in, layers.ts `heConstant`), so an optimizer step moves every layer's weights by the
+   * same amount relative to their size. The checkpoint holds the stored values.
    */
-  scaled(name: string, shape: number[], scale: number): tf.Variable {
+  scaled(name: string, shape: number[], scale: number, std = 1): tf.Variable {
     if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`parameter ${name}: run-time scale ${scale} is not a positive number`);
-    const variable = this.normal(name, shape, 1);
+    const variable = this.normal(name, shape, std);
     this.scales.set(name, scale);
     return variable;
   }

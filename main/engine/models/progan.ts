@@ -14,7 +14,7 @@ import type { ResolvedConfig } from '../../../shared/presets.ts';
 import { downsample2x, upsample2x } from '../ops/resample.ts';
 import type { Rng } from '../rng.ts';
 import { channelsAt } from './dcgan.ts';
-import { SQRT2, eqConv, eqDense, leakyRelu, minibatchStddev, pixelNorm } from './layers.ts';
+import { SQRT2, conv, defineEqWeight, dense, leakyRelu, minibatchStddev, pixelNorm } from './layers.ts';
 import { Params } from './params.ts';
 
 export type ProganShape = Pick<ResolvedConfig, 'resolution' | 'latentDim' | 'channelsAtOutput' | 'maxChannels' | 'leakySlope'> & { mbstdGroup: number };
@@ -42,38 +42,38 @@ export class ProganGenerator {
     this.params = new Params(rng);
     const p = this.params;
     const c4 = channelsAt(shape, 4);
-    // Weights N(0, 1): the He constant is applied at run time (equalized learning rate).
-    p.normal('g.b4.fc.weight', [shape.latentDim, 16 * c4], 1);
+    // Weights N(0, 1), used times their He constant (equalized learning rate). The official code
+    // overrides the first dense layer's gain to √2/4 (it acts as a 4×4 "deconv" of a 1×1 input).
+    defineEqWeight(p, 'g.b4.fc.weight', [shape.latentDim, 16 * c4], SQRT2 / 4);
     p.constant('g.b4.fc.bias', [c4], 0);
-    p.normal('g.b4.conv.weight', [3, 3, c4, c4], 1);
+    defineEqWeight(p, 'g.b4.conv.weight', [3, 3, c4, c4]);
     p.constant('g.b4.conv.bias', [c4], 0);
     for (const r of proganResolutions(shape.resolution)) {
       const c = channelsAt(shape, r);
       if (r > 4) {
-        p.normal(`g.b${r}.conv0.weight`, [3, 3, channelsAt(shape, r / 2), c], 1);
+        defineEqWeight(p, `g.b${r}.conv0.weight`, [3, 3, channelsAt(shape, r / 2), c]);
         p.constant(`g.b${r}.conv0.bias`, [c], 0);
-        p.normal(`g.b${r}.conv1.weight`, [3, 3, c, c], 1);
+        defineEqWeight(p, `g.b${r}.conv1.weight`, [3, 3, c, c]);
         p.constant(`g.b${r}.conv1.bias`, [c], 0);
       }
-      p.normal(`g.rgb${r}.weight`, [1, 1, c, 3], 1);
+      defineEqWeight(p, `g.rgb${r}.weight`, [1, 1, c, 3], 1);
       p.constant(`g.rgb${r}.bias`, [3], 0);
     }
   }
 
   private conv(x: tf.Tensor4D, name: string): tf.Tensor4D {
-    return pixelNorm(leakyRelu(eqConv(x, this.params.weight(`${name}.weight`), this.params.get(`${name}.bias`)), this.shape.leakySlope));
+    return pixelNorm(leakyRelu(conv(x, this.params.weight(`${name}.weight`), this.params.get(`${name}.bias`)), this.shape.leakySlope));
   }
 
   private toRgb(x: tf.Tensor4D, r: number): tf.Tensor4D {
-    return eqConv(x, this.params.weight(`g.rgb${r}.weight`), this.params.get(`g.rgb${r}.bias`), 1);
+    return conv(x, this.params.weight(`g.rgb${r}.weight`), this.params.get(`g.rgb${r}.bias`));
   }
 
   /** z [N, latent] → images [N, r, r, 3] at the growth stage (no output nonlinearity, as in the paper). */
   apply(z: tf.Tensor2D, growth: Growth): tf.Tensor4D {
     const n = z.shape[0];
     const c4 = channelsAt(this.shape, 4);
-    // The official code overrides the first dense layer's gain to √2/4 (it acts as a 4×4 "deconv" of a 1×1 input).
-    let x = eqDense(pixelNorm(z), this.params.weight('g.b4.fc.weight'), null, SQRT2 / 4).reshape([n, 4, 4, c4]) as tf.Tensor4D;
+    let x = dense(pixelNorm(z), this.params.weight('g.b4.fc.weight'), null).reshape([n, 4, 4, c4]) as tf.Tensor4D;
     x = pixelNorm(leakyRelu(x.add(this.params.get('g.b4.fc.bias')), this.shape.leakySlope));
     x = this.conv(x, 'g.b4.conv');
     let previous = x;
@@ -104,27 +104,27 @@ export class ProganDiscriminator {
     const p = this.params;
     for (const r of proganResolutions(shape.resolution)) {
       const c = channelsAt(shape, r);
-      p.normal(`d.rgb${r}.weight`, [1, 1, 3, c], 1);
+      defineEqWeight(p, `d.rgb${r}.weight`, [1, 1, 3, c]);
       p.constant(`d.rgb${r}.bias`, [c], 0);
       if (r > 4) {
-        p.normal(`d.b${r}.conv0.weight`, [3, 3, c, c], 1);
+        defineEqWeight(p, `d.b${r}.conv0.weight`, [3, 3, c, c]);
         p.constant(`d.b${r}.conv0.bias`, [c], 0);
-        p.normal(`d.b${r}.conv1.weight`, [3, 3, c, channelsAt(shape, r / 2)], 1);
+        defineEqWeight(p, `d.b${r}.conv1.weight`, [3, 3, c, channelsAt(shape, r / 2)]);
         p.constant(`d.b${r}.conv1.bias`, [channelsAt(shape, r / 2)], 0);
       }
     }
     const c4 = channelsAt(shape, 4);
     const c2 = channelsAt(shape, 2);
-    p.normal('d.b4.conv.weight', [3, 3, c4 + 1, c4], 1);
+    defineEqWeight(p, 'd.b4.conv.weight', [3, 3, c4 + 1, c4]);
     p.constant('d.b4.conv.bias', [c4], 0);
-    p.normal('d.b4.fc.weight', [16 * c4, c2], 1);
+    defineEqWeight(p, 'd.b4.fc.weight', [16 * c4, c2]);
     p.constant('d.b4.fc.bias', [c2], 0);
-    p.normal('d.b4.out.weight', [c2, 1], 1);
+    defineEqWeight(p, 'd.b4.out.weight', [c2, 1], 1);
     p.constant('d.b4.out.bias', [1], 0);
   }
 
   private act(x: tf.Tensor4D, name: string): tf.Tensor4D {
-    return leakyRelu(eqConv(x, this.params.weight(`${name}.weight`), this.params.get(`${name}.bias`)), this.shape.leakySlope);
+    return leakyRelu(conv(x, this.params.weight(`${name}.weight`), this.params.get(`${name}.bias`)), this.shape.leakySlope);
   }
 
   /** images [N, r, r, 3] at the growth stage → scores [N]. */
@@ -140,8 +140,8 @@ export class ProganDiscriminator {
     }
     x = this.act(minibatchStddev(x, this.shape.mbstdGroup), 'd.b4.conv');
     const flat = x.reshape([n, -1]) as tf.Tensor2D;
-    const hidden = leakyRelu(eqDense(flat, this.params.weight('d.b4.fc.weight'), this.params.get('d.b4.fc.bias')), this.shape.leakySlope);
-    return eqDense(hidden, this.params.weight('d.b4.out.weight'), this.params.get('d.b4.out.bias'), 1).reshape([n]) as tf.Tensor1D;
+    const hidden = leakyRelu(dense(flat, this.params.weight('d.b4.fc.weight'), this.params.get('d.b4.fc.bias')), this.shape.leakySlope);
+    return dense(hidden, this.params.weight('d.b4.out.weight'), this.params.get('d.b4.out.bias')).reshape([n]) as tf.Tensor1D;
   }
 
   dispose(): void {

@@ -25,7 +25,7 @@ import type { ResolvedConfig } from '../../../shared/presets.ts';
 import { FIR_TAPS, downsample2x, upsample2x } from '../ops/resample.ts';
 import type { Rng } from '../rng.ts';
 import { channelsAt } from './dcgan.ts';
-import { eqConv, eqDense, lreluGain, minibatchStddev } from './layers.ts';
+import { conv, defineEqWeight, dense, lreluGain, minibatchStddev } from './layers.ts';
 import { Params } from './params.ts';
 
 export interface StyleGan2Shape extends Pick<ResolvedConfig, 'resolution' | 'latentDim' | 'channelsAtOutput' | 'maxChannels' | 'leakySlope'> {
@@ -71,9 +71,9 @@ export class StyleGan2Generator {
     const p = this.params;
     const w = shape.latentDim;
     this.levels = resolutions(shape.resolution);
-    // Mapping: weights N(0, 1/lrMul²), so weight·lrMul/√fan-in is unit He-scaled; biases 0.
+    // Mapping: weights N(0, 1/lrMul²), used times lrMul/√fan-in (unit He-scaled); biases 0.
     for (let i = 0; i < shape.mappingLayers; i++) {
-      p.normal(`g.map.fc${i}.weight`, [w, w], 1 / shape.mappingLrMul);
+      defineEqWeight(p, `g.map.fc${i}.weight`, [w, w], 1, shape.mappingLrMul);
       p.constant(`g.map.fc${i}.bias`, [w], 0);
     }
     p.constant('g.map.w_avg', [w], 0, false);
@@ -94,7 +94,7 @@ export class StyleGan2Generator {
 
   private defineAffine(name: string, cin: number): void {
     // Styles start at 1 (bias init 1), so modulation starts as the identity.
-    this.params.normal(`${name}.affine.weight`, [this.shape.latentDim, cin], 1);
+    defineEqWeight(this.params, `${name}.affine.weight`, [this.shape.latentDim, cin], 1);
     this.params.constant(`${name}.affine.bias`, [cin], 1);
   }
 
@@ -110,7 +110,7 @@ export class StyleGan2Generator {
 
   private defineRgb(name: string, cin: number): void {
     this.defineAffine(name, cin);
-    this.params.normal(`${name}.weight`, [1, 1, cin, 3], 1);
+    defineEqWeight(this.params, `${name}.weight`, [1, 1, cin, 3], 1); // used ×1/√Cin (the reference scales the styles instead)
     this.params.constant(`${name}.bias`, [3], 0);
   }
 
@@ -120,7 +120,7 @@ export class StyleGan2Generator {
     // normalize_2nd_moment: z / √(mean(z²) + ε).
     let x = z.mul(z.square().mean(1, true).add(1e-8).rsqrt()) as tf.Tensor2D;
     for (let i = 0; i < mappingLayers; i++) {
-      x = lreluGain(eqDense(x, this.params.weight(`g.map.fc${i}.weight`), this.params.get(`g.map.fc${i}.bias`), 1, mappingLrMul), this.shape.leakySlope);
+      x = lreluGain(dense(x, this.params.weight(`g.map.fc${i}.weight`), this.params.get(`g.map.fc${i}.bias`), mappingLrMul), this.shape.leakySlope);
     }
     return x;
   }
@@ -154,7 +154,7 @@ export class StyleGan2Generator {
   }
 
   private styles(name: string, w: tf.Tensor2D): tf.Tensor2D {
-    return eqDense(w, this.params.weight(`${name}.affine.weight`), this.params.get(`${name}.affine.bias`), 1);
+    return dense(w, this.params.weight(`${name}.affine.weight`), this.params.get(`${name}.affine.bias`));
   }
 
   /** Modulated 3×3 conv with demodulation, noise, bias and lrelu·√2 (one synthesis layer). */
@@ -173,10 +173,10 @@ export class StyleGan2Generator {
     return lreluGain(y.add(this.params.get(`${layer.name}.bias`)), this.shape.leakySlope);
   }
 
-  /** toRGB: modulated 1×1 conv without demodulation (styles scaled by 1/√Cin), plus bias. */
+  /** toRGB: modulated 1×1 conv without demodulation (weight ×1/√Cin), plus bias. */
   private rgb(x: tf.Tensor4D, name: string, w: tf.Tensor2D): tf.Tensor4D {
     const [n, , , cin] = x.shape;
-    const s = this.styles(name, w).mul(1 / Math.sqrt(cin));
+    const s = this.styles(name, w);
     const y = tf.conv2d(x.mul(s.reshape([n, 1, 1, cin])) as tf.Tensor4D, this.params.weight(`${name}.weight`) as tf.Tensor4D, 1, 'same');
     return y.add(this.params.get(`${name}.bias`)) as tf.Tensor4D;
   }
@@ -216,28 +216,28 @@ export class StyleGan2Discriminator {
     const p = this.params;
     this.levels = resolutions(shape.resolution).reverse(); // R, ..., 4
     const cR = channelsAt(shape, shape.resolution);
-    p.normal(`d.b${shape.resolution}.rgb.weight`, [1, 1, 3, cR], 1);
+    defineEqWeight(p, `d.b${shape.resolution}.rgb.weight`, [1, 1, 3, cR], 1);
     p.constant(`d.b${shape.resolution}.rgb.bias`, [cR], 0);
     for (const r of this.levels.slice(0, -1)) {
       const c = channelsAt(shape, r);
       const next = channelsAt(shape, r / 2);
-      p.normal(`d.b${r}.conv0.weight`, [3, 3, c, c], 1);
+      defineEqWeight(p, `d.b${r}.conv0.weight`, [3, 3, c, c], 1);
       p.constant(`d.b${r}.conv0.bias`, [c], 0);
-      p.normal(`d.b${r}.conv1.weight`, [3, 3, c, next], 1);
+      defineEqWeight(p, `d.b${r}.conv1.weight`, [3, 3, c, next], 1);
       p.constant(`d.b${r}.conv1.bias`, [next], 0);
-      if (shape.dResidual) p.normal(`d.b${r}.skip.weight`, [1, 1, c, next], 1);
+      if (shape.dResidual) defineEqWeight(p, `d.b${r}.skip.weight`, [1, 1, c, next], 1);
     }
     const c4 = channelsAt(shape, 4);
-    p.normal('d.b4.conv.weight', [3, 3, c4 + 1, c4], 1);
+    defineEqWeight(p, 'd.b4.conv.weight', [3, 3, c4 + 1, c4], 1);
     p.constant('d.b4.conv.bias', [c4], 0);
-    p.normal('d.b4.fc.weight', [16 * c4, c4], 1);
+    defineEqWeight(p, 'd.b4.fc.weight', [16 * c4, c4], 1);
     p.constant('d.b4.fc.bias', [c4], 0);
-    p.normal('d.b4.out.weight', [c4, 1], 1);
+    defineEqWeight(p, 'd.b4.out.weight', [c4, 1], 1);
     p.constant('d.b4.out.bias', [1], 0);
   }
 
   private conv(x: tf.Tensor4D, name: string): tf.Tensor4D {
-    return lreluGain(eqConv(x, this.params.weight(`${name}.weight`), this.params.get(`${name}.bias`), 1), this.shape.leakySlope);
+    return lreluGain(conv(x, this.params.weight(`${name}.weight`), this.params.get(`${name}.bias`)), this.shape.leakySlope);
   }
 
   /** images [N, R, R, 3] → logits [N]. */
@@ -247,15 +247,15 @@ export class StyleGan2Discriminator {
     for (const r of this.levels.slice(0, -1)) {
       const main = this.conv(downsample2x(this.conv(x, `d.b${r}.conv0`), FIR_TAPS), `d.b${r}.conv1`);
       if (this.shape.dResidual) {
-        const skip = eqConv(downsample2x(x, FIR_TAPS), this.params.weight(`d.b${r}.skip.weight`), null, 1);
+        const skip = conv(downsample2x(x, FIR_TAPS), this.params.weight(`d.b${r}.skip.weight`), null);
         x = skip.add(main).mul(Math.SQRT1_2) as tf.Tensor4D;
       } else {
         x = main;
       }
     }
     x = this.conv(minibatchStddev(x, this.shape.mbstdGroup), 'd.b4.conv');
-    const hidden = eqDense(x.reshape([n, -1]) as tf.Tensor2D, this.params.weight('d.b4.fc.weight'), this.params.get('d.b4.fc.bias'), 1);
-    return eqDense(lreluGain(hidden, this.shape.leakySlope), this.params.weight('d.b4.out.weight'), this.params.get('d.b4.out.bias'), 1).reshape([n]) as tf.Tensor1D;
+    const hidden = dense(x.reshape([n, -1]) as tf.Tensor2D, this.params.weight('d.b4.fc.weight'), this.params.get('d.b4.fc.bias'));
+    return dense(lreluGain(hidden, this.shape.leakySlope), this.params.weight('d.b4.out.weight'), this.params.get('d.b4.out.bias')).reshape([n]) as tf.Tensor1D;
   }
 
   dispose(): void {
