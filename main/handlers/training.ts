@@ -88,14 +88,10 @@ export function trainingHandlers(ctx: {
         throw badRequest(`run "${summary.name}" has no valid checkpoint to resume from; fork another run or start a new one`);
       }
       const ref = datasetRef(datasets, dataset, config);
-      const trainedOn = (valid.checkpoint.manifest.trainerState as { datasetCount?: number }).datasetCount;
-      const changed =
-        trainedOn !== undefined && trainedOn !== dataset.count
-          ? [`the dataset changed since this snapshot (${trainedOn} images then, ${dataset.count} now): training continues on the current images, so the continuation is not exact`]
-          : [];
       await runs.setState(runId, 'starting', null);
+      // The engine's notes say what was restored, and whether the dataset changed since the snapshot.
       const notes = await engine.train(await runs.summary(runId), config, ref, { kind: 'resume', snapshotId: valid.snapshotId });
-      return { runId, fromSnapshot: valid.snapshotId, notes: [...valid.skipped.map((s) => `skipped ${s}`), ...changed, ...notes] };
+      return { runId, fromSnapshot: valid.snapshotId, notes: [...valid.skipped.map((s) => `skipped ${s}`), ...notes] };
     },
 
     'training.fork': async ({ runId, snapshotId, name, datasetId, presetId, overrides }) => {

@@ -371,6 +371,32 @@ for (const backend of backends) {
       assert.equal(tf.memory().numTensors, baseline, 'the resumed loop left tensors behind');
     });
 
+    await t.test('a resume says when the images changed since the snapshot: same count and other content, or another count', async () => {
+      const checkpoint = await runs.readCheckpoint(runId, snapshotId(4));
+      assert.equal(checkpoint.manifest.trainerState.datasetCount, DATA.count);
+      assert.match(String(checkpoint.manifest.trainerState.datasetSha256), /^[0-9a-f]{64}$/);
+      const notesWith = (images: PackedImages): string[] => {
+        const loop = new TrainingLoop(runId, config, images, runs, backend, { kind: 'resume', snapshotId: snapshotId(4), checkpoint });
+        const notes = [...loop.notes];
+        loop.dispose();
+        return notes;
+      };
+      const changed = (notes: string[]): string[] => notes.filter((n) => /continuation is not exact/.test(n));
+      assert.deepEqual(changed(notesWith(DATA)), [], 'the same images: nothing to say');
+      // One pixel of one image differs: a rebuilt dataset with the same count.
+      const edited = { ...DATA, pixels: DATA.pixels.slice() };
+      edited.pixels[5] = (edited.pixels[5] as number) ^ 0x80;
+      assert.match(changed(notesWith(edited)).join('\n'), new RegExp(`images changed since this snapshot \\(${DATA.count} images then and now, different content\\)`));
+      const fewer = { ...DATA, count: DATA.count - 8, pixels: DATA.pixels.slice(0, (DATA.count - 8) * RES * RES * 3) };
+      assert.match(changed(notesWith(fewer)).join('\n'), new RegExp(`\\(${DATA.count} images then, ${DATA.count - 8} now\\)`));
+      // A snapshot from before the hash was recorded: the count alone decides.
+      const older = { ...checkpoint, manifest: { ...checkpoint.manifest, trainerState: { ...checkpoint.manifest.trainerState, datasetSha256: undefined } } };
+      const loop = new TrainingLoop(runId, config, edited, runs, backend, { kind: 'resume', snapshotId: snapshotId(4), checkpoint: older });
+      assert.deepEqual(changed(loop.notes), []);
+      loop.dispose();
+      assert.equal(tf.memory().numTensors, baseline, 'the loops left tensors behind');
+    });
+
     await t.test("a flipped byte in weights.bin is refused, naming the file and 'checksum'", async () => {
       const file = path.join(dir, 'snapshots', last, 'weights.bin');
       const bytes = new Uint8Array(await readFile(file));

@@ -95,6 +95,20 @@ interface TrainerState {
   rollbacks: number;
 }
 
+/**
+ * What a resume should tell the user when the images under the run are not the ones its snapshot was
+ * trained on: a rebuilt or re-imported dataset keeps its id, and the data order restored from the snapshot
+ * then walks other images. Snapshots record the images' count and SHA-256 (older ones only the count).
+ */
+export function datasetChangeNote(saved: { datasetCount?: unknown; datasetSha256?: unknown }, count: number, sha: string): string | null {
+  const then = typeof saved.datasetCount === 'number' ? saved.datasetCount : null;
+  const thenSha = typeof saved.datasetSha256 === 'string' ? saved.datasetSha256 : null;
+  const tail = 'training continues on the current images, so the continuation is not exact';
+  if (then !== null && then !== count) return `the dataset changed since this snapshot (${then} images then, ${count} now): ${tail}`;
+  if (thenSha !== null && thenSha !== sha) return `the dataset's images changed since this snapshot (${count} images then and now, different content): ${tail}`;
+  return null;
+}
+
 function withLrScale(config: ResolvedConfig, scale: number): ResolvedConfig {
   return scale === 1 ? config : { ...config, gLearningRate: config.gLearningRate * scale, dLearningRate: config.dLearningRate * scale };
 }
@@ -188,6 +202,8 @@ export class TrainingLoop {
   private lastGoodSnapshot: string | null = null;
   /** What was loaded from where, for the user (resume and fork report it). */
   readonly notes: string[] = [];
+  /** SHA-256 of the training images (at the training resolution), recorded in every snapshot. */
+  private readonly datasetSha256: string;
 
   constructor(
     private readonly runId: string,
@@ -199,6 +215,7 @@ export class TrainingLoop {
     private readonly faults: LoopFaults = {},
   ) {
     this.totalSteps = Math.ceil((config.totalKimg * 1000) / config.batchSize);
+    this.datasetSha256 = sha256(images.pixels);
     this.state = { step: 0, feed: { epoch: 0, index: 0 }, elapsedSec: 0, lrScale: 1, rollbacks: 0 };
     if (init.kind === 'resume') {
       this.state = { ...this.state, ...(init.checkpoint.manifest.trainerState as Partial<TrainerState>) };
@@ -210,6 +227,8 @@ export class TrainingLoop {
         this.lastGoodSnapshot = init.snapshotId;
         this.notes.push(`resumed from ${init.snapshotId} (step ${this.state.step}, kimg ${this.kimg().toFixed(2)}): weights, optimizer state and data order restored`);
         if (this.state.lrScale !== 1) this.notes.push(`learning rates stay at ×${this.state.lrScale} after an earlier NaN rollback`);
+        const changed = datasetChangeNote(init.checkpoint.manifest.trainerState, images.count, this.datasetSha256);
+        if (changed) this.notes.push(changed);
       } else if (init.kind === 'transfer') {
         this.notes.push(...transferWeights(this.family, init.checkpoint, init.source, config));
       }
@@ -418,8 +437,8 @@ export class TrainingLoop {
       backend: this.backend,
       config: this.config,
       tensors: entries,
-      // The dataset's size rides along, so a resume can tell when the images changed underneath the run.
-      trainerState: { ...this.state, datasetCount: this.images.count },
+      // The dataset's size and hash ride along, so a resume can tell when the images changed underneath the run.
+      trainerState: { ...this.state, datasetCount: this.images.count, datasetSha256: this.datasetSha256 },
       weightsByteLength: bytes.byteLength,
       weightsSha256: sha256(bytes),
     });
