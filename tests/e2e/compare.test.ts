@@ -218,7 +218,12 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
     await row(page, forkId).filter({ hasText: /finished/ }).waitFor({ timeout: 300_000 });
   });
 
-  it('deletes a run after confirmation: gone from the table and from disk', async () => {
+  it('deletes a run after confirmation: gone from the table and from disk, and from every view of another window', async () => {
+    // The second window has the run open in its detail and ticked for comparison.
+    await row(secondWindow, runB).click();
+    await secondWindow.locator(`[data-testid="run-detail"][data-run-id="${runB}"]`).waitFor({ timeout: 15_000 });
+    const tick = row(secondWindow, runB).getByTestId('run-select');
+    if (!(await tick.isChecked())) await tick.check();
     await page.getByTestId('nav-runs').click();
     assert.ok(existsSync(runDir(studio, runB)));
     await row(page, runB).click();
@@ -229,6 +234,10 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
     await page.getByTestId('confirm-delete').click();
     await row(page, runB).waitFor({ state: 'detached', timeout: 30_000 });
     await row(secondWindow, runB).waitFor({ state: 'detached', timeout: 15_000 });
+    await secondWindow.getByTestId('run-detail').waitFor({ state: 'detached', timeout: 15_000 });
+    await secondWindow.getByTestId('nav-compare').click();
+    await secondWindow.getByTestId('compare-view').waitFor();
+    assert.equal(await secondWindow.locator(`[data-testid="compare-run"][data-run-id="${runB}"]`).count(), 0, 'the other window still compares the deleted run');
     await secondWindow.close();
     assert.equal(existsSync(runDir(studio, runB)), false);
     assert.ok(!readdirSync(path.join(studio.library, 'runs')).includes(runB));

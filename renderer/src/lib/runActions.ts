@@ -1,12 +1,12 @@
 /**
  * What the Runs, Compare and checkpoint views do to runs: rename, tag, archive, delete, resume and fork.
- * Each action calls its channel and puts the answer into the shared state, so every view shows it at once
- * (the main side sends no event for a rename or a delete).
+ * Each action calls its channel and puts the answer into the shared state, so every view shows it at once;
+ * other windows learn of renames and deletions from the `runs.changed` event (sync.ts).
  */
 import type { Params, Result, RunSummary } from '../../../shared/contract.ts';
 import { client } from './api.ts';
 import { studio } from './stores.svelte.ts';
-import { refreshRuns, watchRun } from './sync.ts';
+import { forgetRun, refreshRuns, watchRun } from './sync.ts';
 
 function replaceRun(summary: RunSummary): void {
   studio.runs = studio.runs.map((r) => (r.id === summary.id ? summary : r));
@@ -29,11 +29,7 @@ export function withTag(tags: readonly string[], tag: string): string[] {
 
 export async function deleteRun(runId: string): Promise<void> {
   await client.request('runs.delete', { runId });
-  studio.runs = studio.runs.filter((r) => r.id !== runId);
-  studio.compareIds = studio.compareIds.filter((id) => id !== runId);
-  if (studio.selectedRunId === runId) studio.selectedRunId = null;
-  if (studio.live?.runId === runId) studio.live = null;
-  studio.alerts = studio.alerts.filter((a) => a.runId !== runId);
+  forgetRun(runId);
 }
 
 /** Continue a stopped or failed run from its newest valid checkpoint; the Train view follows it. */

@@ -22,6 +22,15 @@ export async function refreshDatasets(): Promise<void> {
   }
 }
 
+/** A deleted run leaves every view: the list, the comparison, the open detail, the live panel, its alerts. */
+export function forgetRun(runId: string): void {
+  studio.runs = studio.runs.filter((r) => r.id !== runId);
+  studio.compareIds = studio.compareIds.filter((id) => id !== runId);
+  if (studio.selectedRunId === runId) studio.selectedRunId = null;
+  if (studio.live?.runId === runId) studio.live = null;
+  studio.alerts = studio.alerts.filter((a) => a.runId !== runId);
+}
+
 export async function refreshRuns(): Promise<void> {
   studio.runs = await client.request('runs.list', {});
   studio.runsLoaded = true;
@@ -176,7 +185,7 @@ export function startSync(): () => void {
     }),
     client.on('runs.changed', ({ runId, summary }) => {
       // Renamed, tagged, archived or deleted, perhaps in another window.
-      if (summary === null) studio.runs = studio.runs.filter((r) => r.id !== runId);
+      if (summary === null) forgetRun(runId);
       else if (!patchRun(runId, summary)) void refreshRuns().catch(() => undefined);
     }),
     client.on('training.alert', (a) => {
