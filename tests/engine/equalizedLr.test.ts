@@ -96,6 +96,19 @@ function sigmaMax(a: Float32Array, rows: number, cols: number): number {
 
 const weightNames = (params: Params): string[] => params.named().map(([name]) => name).filter((name) => name.endsWith('.weight'));
 
+/** Installs spectral norm on `params`, runs `iterations` power iterations, and checks σ(used weight) ≈ 1. */
+function assertSpectralNormOne(params: Params, iterations: number, tolerance: number): void {
+  const sn = new SpectralNorm(params);
+  for (let i = 0; i < iterations; i++) sn.update();
+  for (const name of weightNames(params)) {
+    const shape = params.get(name).shape;
+    const cols = shape[shape.length - 1] as number;
+    const used = read(() => params.weight(name));
+    const sigma = sigmaMax(used, used.length / cols, cols);
+    assert.ok(Math.abs(sigma - 1) < tolerance, `${name}: σ(used weight) = ${sigma} (He constant ${params.scaleOf(name).toFixed(4)})`);
+  }
+}
+
 /** A small DCGAN (16 px, latent 8, 2→8 feature maps) with and without the option. */
 const small = (equalizedLr: boolean, overrides: TrainingOverrides = {}): ResolvedConfig =>
   resolveConfig('quick-dcgan', { resolution: 16, latentDim: 8, channelsAtOutput: 2, maxChannels: 8, equalizedLr, ...overrides });
@@ -246,15 +259,7 @@ for (const backend of backends) {
   test(`with spectral normalization every used weight has spectral norm 1, not the He constant [${backend}]`, async () => {
     await use();
     for (const net of [new DcganDiscriminator(small(true), new Rng(5)), new DcganGenerator(small(true), new Rng(6))]) {
-      const sn = new SpectralNorm(net.params);
-      for (let i = 0; i < 40; i++) sn.update();
-      for (const name of weightNames(net.params)) {
-        const shape = net.params.get(name).shape;
-        const cols = shape[shape.length - 1] as number;
-        const used = read(() => net.params.weight(name));
-        const sigma = sigmaMax(used, used.length / cols, cols);
-        assert.ok(Math.abs(sigma - 1) < 1e-3, `${name}: σ(used weight) = ${sigma} (He constant ${net.params.scaleOf(name).toFixed(4)})`);
-      }
+      assertSpectralNormOne(net.params, 40, 1e-3);
       net.dispose();
     }
   });
@@ -295,15 +300,7 @@ for (const backend of backends) {
         assert.ok(Math.abs(stored.std - std) <= (4 * std) / Math.sqrt(2 * n), `${name}: stored std ${stored.std}, expected ${std} (${n} values)`);
       }
       // Spectral norm normalizes the weight the layer computes with, He constant included: σ = 1, not c.
-      const sn = new SpectralNorm(net.params);
-      for (let i = 0; i < 60; i++) sn.update();
-      for (const name of weightNames(net.params)) {
-        const shape = net.params.get(name).shape;
-        const cols = shape[shape.length - 1] as number;
-        const used = read(() => net.params.weight(name));
-        const sigma = sigmaMax(used, used.length / cols, cols);
-        assert.ok(Math.abs(sigma - 1) < 2e-3, `${name}: σ(used weight) = ${sigma} (He constant ${net.params.scaleOf(name).toFixed(4)})`);
-      }
+      assertSpectralNormOne(net.params, 60, 2e-3);
       net.dispose();
     }
   });
