@@ -2,7 +2,7 @@
  * `npm run train`: the same engine and run directories as the studio, from a terminal.
  *
  *   npm run train -- --data <folder|builtin:emoji|dataset-id> --preset <id> [--out <runs dir>] [--kimg N]
- *                    [--name <text>] [--seed N] [--batch N] [--library <dir>]
+ *                    [--name <text>] [--seed N] [--batch N] [--set <key>=<value> ...] [--library <dir>]
  *   npm run train -- --resume <run dir>          continue a run from its newest valid checkpoint
  *   npm run train -- --list-presets
  *
@@ -14,16 +14,19 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { IpcRequestError, createClient, type StudioClient } from '../../shared/client.ts';
 import type { EventPayload } from '../../shared/contract.ts';
-import { listPresets, type TrainingOverrides } from '../../shared/presets.ts';
+import { TrainingOverrides, listPresets, resolveConfig } from '../../shared/presets.ts';
 import { BUILTIN_ID } from '../data/builtinEmoji.ts';
 import { messageOf } from '../errors.ts';
 import { createStudio, localBridge, type Studio } from '../studio.ts';
 
 const USAGE = `Usage:
   npm run train -- --data <folder|builtin:emoji|dataset-id> --preset <id> [--out <runs dir>] [--kimg N]
-                   [--name <text>] [--seed N] [--batch N] [--library <dir>]
+                   [--name <text>] [--seed N] [--batch N] [--set <key>=<value> ...] [--library <dir>]
   npm run train -- --resume <run dir>
-  npm run train -- --list-presets`;
+  npm run train -- --list-presets
+
+  --set overrides any hyperparameter of the preset, e.g. --set gradClip=true --set nCritic=2
+  (the keys are those --list-presets prints; the Train view edits the same values).`;
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -50,6 +53,38 @@ function positiveNumber(flag: string, value: string | undefined, integer: boolea
   return n;
 }
 
+/** The value as typed: true/false and numbers as such, anything else a string (e.g. optimizer=rmsprop). */
+function typedValue(text: string): unknown {
+  if (text === 'true' || text === 'false') return text === 'true';
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) ? n : text;
+}
+
+/**
+ * `--set key=value ...` as overrides, validated by the same schema as the studio's Train view and the
+ * `training.start` channel, so a wrong key or value is a usage error naming it before anything starts.
+ */
+function parseSets(sets: string[], fromFlags: TrainingOverrides): TrainingOverrides {
+  const raw: Record<string, unknown> = {};
+  for (const set of sets) {
+    const eq = set.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set wants <key>=<value>, not "${set}"`);
+    const key = set.slice(0, eq).trim();
+    if (key in raw) throw new UsageError(`--set ${key} is given twice`);
+    if (key in fromFlags) throw new UsageError(`--set ${key} repeats a value its own flag already sets (--kimg, --batch or --seed)`);
+    raw[key] = typedValue(set.slice(eq + 1).trim());
+  }
+  const parsed = TrainingOverrides.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const keys = Object.keys(TrainingOverrides.shape);
+  const problems = parsed.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `--set ${issue.keys.join(', ')}: no such setting (the settings: ${keys.join(', ')})`;
+    const key = String(issue.path[0] ?? '');
+    return `--set ${key}=${String(raw[key])}: ${issue.message}`;
+  });
+  throw new UsageError(problems.join('\n'));
+}
+
 function parse(argv: string[]): TrainArgs | ResumeArgs | 'list' | 'help' {
   let values;
   try {
@@ -65,6 +100,7 @@ function parse(argv: string[]): TrainArgs | ResumeArgs | 'list' | 'help' {
         kimg: { type: 'string' },
         seed: { type: 'string' },
         batch: { type: 'string' },
+        set: { type: 'string', multiple: true },
         resume: { type: 'string' },
         'list-presets': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -76,7 +112,7 @@ function parse(argv: string[]): TrainArgs | ResumeArgs | 'list' | 'help' {
   if (values.help) return 'help';
   if (values['list-presets']) return 'list';
   if (values.resume !== undefined) {
-    const others = ['data', 'preset', 'out', 'name', 'kimg', 'seed', 'batch'].filter((k) => values[k as keyof typeof values] !== undefined);
+    const others = ['data', 'preset', 'out', 'name', 'kimg', 'seed', 'batch', 'set'].filter((k) => values[k as keyof typeof values] !== undefined);
     if (others.length) throw new UsageError(`--resume continues a run with its own settings; drop ${others.map((k) => `--${k}`).join(', ')} (fork it in the studio to change settings)`);
     return { resume: path.resolve(values.resume), library: values.library === undefined ? undefined : path.resolve(values.library) };
   }
@@ -92,6 +128,7 @@ function parse(argv: string[]): TrainArgs | ResumeArgs | 'list' | 'help' {
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, not "${values.seed}"`);
     overrides.seed = seed;
   }
+  Object.assign(overrides, parseSets(values.set ?? [], overrides));
   return {
     data: values.data,
     preset: values.preset,
@@ -251,6 +288,13 @@ async function startRun(args: TrainArgs): Promise<number> {
     const preset = (await client.request('presets.list', {})).find((p) => p.id === args.preset);
     if (!preset) {
       console.error(`error: unknown preset "${args.preset}"; run with --list-presets to see them`);
+      return EXIT.usage;
+    }
+    // The settings as a whole (e.g. a value the family locks) are checked before a dataset is imported.
+    try {
+      resolveConfig(args.preset, args.overrides);
+    } catch (error) {
+      console.error(`error: ${messageOf(error)}`);
       return EXIT.usage;
     }
     let datasetId: string;

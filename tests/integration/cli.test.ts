@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { resolveConfig } from '../../shared/presets.ts';
 
 const projectDir = path.resolve(import.meta.dirname, '..', '..');
 const temp = mkdtempSync(path.join(os.tmpdir(), 'gs-cli-'));
@@ -39,6 +40,18 @@ describe('npm run train', { timeout: 400_000 }, () => {
     const unknownFlag = train('--data', 'x', '--preset', 'quick-32', '--epochs', '3');
     assert.equal(unknownFlag.status, 2);
     assert.match(unknownFlag.out, /--epochs/);
+    // --set: every wrong key or value named, before anything starts.
+    const badSets = train('--data', 'builtin:emoji', '--preset', 'quick-32', '--set', 'bogus=1', '--set', 'nCritic=abc', '--set', 'gradClip=maybe');
+    assert.equal(badSets.status, 2);
+    assert.match(badSets.out, /--set bogus: no such setting \(the settings: resolution, batchSize/);
+    assert.match(badSets.out, /--set nCritic=abc: .*expected number/);
+    assert.match(badSets.out, /--set gradClip=maybe: .*expected boolean/);
+    assert.match(train('--data', 'x', '--preset', 'quick-32', '--set', 'nCritic').out, /--set wants <key>=<value>, not "nCritic"/);
+    assert.match(train('--data', 'x', '--preset', 'quick-32', '--kimg', '1', '--set', 'totalKimg=2').out, /--set totalKimg repeats a value its own flag already sets/);
+    // A value the schema takes but the family refuses is the engine's bad_request: exit 2 too.
+    const locked = train('--data', 'builtin:emoji', '--preset', 'quick-progan', '--set', 'equalizedLr=false');
+    assert.equal(locked.status, 2, locked.out);
+    assert.match(locked.out, /equalizedLr/);
   });
 
   it('exits 2 naming the preset or the folder that is wrong', () => {
@@ -53,7 +66,7 @@ describe('npm run train', { timeout: 400_000 }, () => {
 
   it('trains the built-in set into the run directory the studio reads, and exits 0', () => {
     const out = path.join(temp, 'runs');
-    const result = train('--data', 'builtin:emoji', '--preset', 'quick-32', '--kimg', '0.08', '--batch', '8', '--out', out, '--name', 'cli smoke');
+    const result = train('--data', 'builtin:emoji', '--preset', 'quick-32', '--kimg', '0.08', '--batch', '8', '--out', out, '--name', 'cli smoke', '--set', 'gradClip=true', '--set', 'optimizer=rmsprop', '--set', 'gradClipD=0.2');
     assert.equal(result.status, 0, result.out);
     assert.match(result.out, /Backend: CPU: WebAssembly/);
     assert.match(result.out, /^finished$/m);
@@ -61,9 +74,8 @@ describe('npm run train', { timeout: 400_000 }, () => {
     assert.ok(runId, 'a run directory');
     const dir = path.join(out, runId);
     assert.match(runId, /cli-smoke/);
-    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { totalKimg: number; batchSize: number };
-    assert.equal(config.totalKimg, 0.08);
-    assert.equal(config.batchSize, 8);
+    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config, { ...resolveConfig('quick-32'), totalKimg: 0.08, batchSize: 8, gradClip: true, optimizer: 'rmsprop', gradClipD: 0.2 });
     const summary = JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8')) as { state: string; step: number };
     assert.equal(summary.state, 'finished');
     assert.equal(summary.step, 10);
