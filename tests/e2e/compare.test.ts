@@ -12,10 +12,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import type { ResolvedConfig } from '../../shared/presets.ts';
-import { launchChromium, newStudioPage, projectDir, startServe, type ServedStudio } from './helpers.ts';
+import { projectDir, studioSession, type ServedStudio } from './helpers.ts';
 
 /** Train a run with the CLI into `library`; resolves with its run id. */
 async function trainWithCli(library: string, name: string, seed: number): Promise<string> {
@@ -44,30 +44,20 @@ const runConfig = (studio: ServedStudio, runId: string): ResolvedConfig =>
 const row = (page: Page, runId: string) => page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
 
 describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { timeout: 600_000 }, () => {
-  let studio: ServedStudio;
-  let browser: Browser;
-  let page: Page;
-  /** The same studio in another window: it must hear of renames and deletions without a reload. */
-  let secondWindow: Page;
   let runA: string;
   let runB: string;
-  const pageErrors: string[] = [];
-
-  before(async () => {
-    studio = await startServe();
-    // One after the other: the first packs the built-in dataset into the library, the second reuses it.
-    runA = await trainWithCli(studio.library, 'cmp seed one', 1);
-    runB = await trainWithCli(studio.library, 'cmp seed two', 2);
-    browser = await launchChromium();
-    page = await newStudioPage(browser, pageErrors);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await studio?.stop();
+  /** The same studio in another window: it must hear of renames and deletions without a reload. */
+  let secondWindow: Page;
+  const session = studioSession({
+    prepare: async (studio) => {
+      // One after the other: the first packs the built-in dataset into the library, the second reuses it.
+      runA = await trainWithCli(studio.library, 'cmp seed one', 1);
+      runB = await trainWithCli(studio.library, 'cmp seed two', 2);
+    },
   });
 
   it('lists both CLI runs in the runs table', async () => {
+    const { page, studio } = session;
     await page.goto(studio.url);
     await page.getByTestId('nav-runs').click();
     await page.getByTestId('runs-table').waitFor({ timeout: 60_000 });
@@ -80,6 +70,7 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
   });
 
   it('compares the two runs: overlay charts, config diff, grids at a chosen kimg', async () => {
+    const { page } = session;
     await row(page, runA).getByTestId('run-select').check();
     await row(page, runB).getByTestId('run-select').check();
     await page.getByTestId('compare-start').click();
@@ -115,7 +106,8 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
   });
 
   it('renames and tags a run, in the table and on disk, and a second window sees it without a reload', async () => {
-    secondWindow = await newStudioPage(browser, pageErrors);
+    const { page, studio } = session;
+    secondWindow = await session.newPage();
     await secondWindow.goto(studio.url);
     await secondWindow.getByTestId('nav-runs').click();
     await row(secondWindow, runA).waitFor({ timeout: 60_000 });
@@ -141,6 +133,7 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
   });
 
   it('forks from a snapshot (notes shown), stops the fork and resumes it', async () => {
+    const { page } = session;
     await row(page, runA).click();
     await page.getByTestId('snapshot-timeline').waitFor({ timeout: 30_000 });
     await page.getByTestId('snapshot-fork').click();
@@ -175,6 +168,7 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
   });
 
   it("forks a finished run in the full editor: config.json is the source's with exactly the changes", async () => {
+    const { page, studio } = session;
     await page.getByTestId('nav-runs').click();
     await row(page, runB).filter({ hasText: 'finished' }).waitFor({ timeout: 30_000 });
     await row(page, runB).click();
@@ -219,6 +213,7 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
   });
 
   it('deletes a run after confirmation: gone from the table and from disk, and from every view of another window', async () => {
+    const { page, studio } = session;
     // The second window has the run open in its detail and ticked for comparison.
     await row(secondWindow, runB).click();
     await secondWindow.locator(`[data-testid="run-detail"][data-run-id="${runB}"]`).waitFor({ timeout: 15_000 });
@@ -248,6 +243,6 @@ describe('runs, compare and checkpoints end to end (serve + CLI + Chromium)', { 
   });
 
   it('logged no errors in the page', () => {
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(session.pageErrors, []);
   });
 });

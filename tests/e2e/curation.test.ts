@@ -9,40 +9,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { after, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { DEFAULT_SETTINGS, MANIFEST_FORMAT, type ScanRecord } from '../../main/data/curationManifest.ts';
 import { CurationStore } from '../../main/data/curationStore.ts';
 import { makeCorpus } from '../unit/dataCorpus.ts';
-import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
+import { studioSession } from './helpers.ts';
 
 const count = async (page: Page, testId: string): Promise<number> => Number((await page.getByTestId(testId).getAttribute('data-count')) ?? NaN);
 const text = async (page: Page, testId: string): Promise<string> => (await page.getByTestId(testId).innerText()).trim();
 
 describe('curation end to end (serve + Chromium)', { timeout: 600_000 }, () => {
-  let studio: ServedStudio;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
   const corpusRoot = mkdtempSync(path.join(os.tmpdir(), 'gan-studio-e2e-corpus-'));
   const corpus = path.join(corpusRoot, 'messy-photos');
-
-  before(async () => {
-    const expected = await makeCorpus(corpus);
-    assert.ok(Object.keys(expected).length > 20);
-    studio = await startServe();
-    browser = await launchChromium();
-    page = await newStudioPage(browser, pageErrors, { width: 1500, height: 950 });
+  const session = studioSession({
+    viewport: { width: 1500, height: 950 },
+    prepare: async () => {
+      const expected = await makeCorpus(corpus);
+      assert.ok(Object.keys(expected).length > 20);
+    },
   });
 
-  after(async () => {
-    await browser?.close();
-    await studio?.stop();
-    rmSync(corpusRoot, { recursive: true, force: true });
-  });
+  after(() => rmSync(corpusRoot, { recursive: true, force: true }));
 
   it('imports a folder with planted problems and shows the count of each', async () => {
+    const { page, studio } = session;
     await page.goto(studio.url);
     await page.getByTestId('nav-datasets').click();
     await page.getByTestId('import-path').fill(corpus);
@@ -71,6 +63,7 @@ describe('curation end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   });
 
   it('excludes a duplicate group, and the counts follow', async () => {
+    const { page } = session;
     await page.getByTestId('summary-duplicate').click();
     const group = page.getByTestId('curate-group').first();
     await group.waitFor({ timeout: 30_000 });
@@ -83,6 +76,7 @@ describe('curation end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   });
 
   it('builds the dataset and trains a few steps on it', async () => {
+    const { page } = session;
     await page.getByTestId('curate-build').click();
     await page.getByTestId('curate-state').filter({ hasText: /^built$/ }).waitFor({ timeout: 120_000 });
     const datasetId = (await page.getByTestId('curate-view').getAttribute('data-dataset-id')) ?? '';
@@ -100,6 +94,7 @@ describe('curation end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   });
 
   it('scrolls a 100,000-image curation with only the visible rows in the page', async () => {
+    const { page, studio } = session;
     const n = 100_000;
     const store = new CurationStore(path.join(studio.library, 'curation'), async () => false);
     const thumb = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#5577aa' } }).jpeg().toBuffer();
@@ -172,6 +167,6 @@ describe('curation end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   });
 
   it('logged no errors in the page', () => {
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(session.pageErrors, []);
   });
 });

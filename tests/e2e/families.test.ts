@@ -6,12 +6,11 @@
  * five runs take about a minute on the wasm backend.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { before, describe, it } from 'node:test';
 import { resolveConfig, type Family } from '../../shared/presets.ts';
-import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
+import { studioSession } from './helpers.ts';
 
 /** Poll `probe` until it returns a value (file reads may fail while a file is being replaced). */
 async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
@@ -37,37 +36,23 @@ const quickPresets: Array<[string, Family]> = [
 ];
 
 describe('every family trains from the studio (serve + Chromium)', { timeout: 900_000 }, () => {
-  let studio: ServedStudio;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
-
-  const runDirs = (): string[] => {
-    const root = path.join(studio.library, 'runs');
-    return existsSync(root) ? readdirSync(root).filter((name) => !name.startsWith('.')) : [];
-  };
+  const session = studioSession();
 
   before(async () => {
-    studio = await startServe();
-    browser = await launchChromium();
-    page = await newStudioPage(browser, pageErrors);
+    const { page, studio } = session;
     await page.goto(studio.url);
     await page.getByTestId('nav-train').click();
     await page.locator('[data-testid="train-dataset"] option[value="noto-emoji"]').waitFor({ state: 'attached', timeout: 120_000 });
     await page.getByTestId('train-dataset').selectOption('noto-emoji');
   });
 
-  after(async () => {
-    await browser?.close();
-    await studio?.stop();
-  });
-
   for (const [presetId, family] of quickPresets) {
     it(`${presetId} (${family}) runs, shows samples and losses, and finishes`, async () => {
+      const { page, studio } = session;
       const preset = resolveConfig(presetId);
       const steps = 6;
       const kimg = (steps * preset.batchSize) / 1000;
-      const before = new Set(runDirs());
+      const before = new Set(session.runDirs());
       await page.getByTestId('train-preset').selectOption(presetId);
       await page.getByTestId('hp-sampleSteps').fill('2');
       await page.getByTestId('hp-tickSteps').fill('1');
@@ -76,7 +61,7 @@ describe('every family trains from the studio (serve + Chromium)', { timeout: 90
 
       // The view still shows the previous run until the new one starts: follow the new run directory.
       const created = await until(() => {
-        const fresh = runDirs().filter((d) => !before.has(d));
+        const fresh = session.runDirs().filter((d) => !before.has(d));
         return fresh.length === 1 && existsSync(path.join(studio.library, 'runs', fresh[0] as string, 'config.json')) ? fresh[0] : undefined;
       }, 180_000, 'a new run directory');
       const runDir = path.join(studio.library, 'runs', created);
@@ -99,6 +84,6 @@ describe('every family trains from the studio (serve + Chromium)', { timeout: 90
   }
 
   it('logged no errors in the page', () => {
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(session.pageErrors, []);
   });
 });

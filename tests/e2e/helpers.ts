@@ -3,9 +3,10 @@
  * user starts it (`tsx main/cli/serve.ts`), in a temporary library.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const projectDir = path.resolve(import.meta.dirname, '..', '..');
@@ -81,4 +82,60 @@ export async function newStudioPage(browser: Browser, errors: string[], size = {
     if (message.type() === 'error') errors.push(message.text());
   });
   return page;
+}
+
+export interface StudioSession {
+  readonly studio: ServedStudio;
+  readonly browser: Browser;
+  /** The page the suite drives, opened at the studio's URL's viewport but not navigated. */
+  readonly page: Page;
+  /** Uncaught errors and console errors of every page of the session (tests assert it stays empty). */
+  readonly pageErrors: string[];
+  /** Another page of the same browser, its errors collected too (a second window of the studio). */
+  newPage(): Promise<Page>;
+  /** The run folders in the studio's library. */
+  runDirs(): string[];
+}
+
+/**
+ * The setup every end-to-end suite shares, as `before`/`after` hooks of the calling `describe`: `serve` in
+ * a fresh library, then `prepare` (e.g. runs trained with the CLI into that library), then Chromium with
+ * one page. The hooks stop both and remove the library; the fields are readable once `before` has run.
+ */
+export function studioSession(options: { viewport?: { width: number; height: number }; prepare?: (studio: ServedStudio) => Promise<void> } = {}): StudioSession {
+  let studio: ServedStudio | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  const pageErrors: string[] = [];
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the studio session's ${what} is used before its before() hook ran`);
+    return value;
+  };
+  before(async () => {
+    studio = await startServe();
+    await options.prepare?.(studio);
+    browser = await launchChromium();
+    page = await newStudioPage(browser, pageErrors, options.viewport);
+  });
+  after(async () => {
+    await browser?.close();
+    await studio?.stop();
+  });
+  return {
+    get studio() {
+      return ready(studio, 'studio');
+    },
+    get browser() {
+      return ready(browser, 'browser');
+    },
+    get page() {
+      return ready(page, 'page');
+    },
+    pageErrors,
+    newPage: () => newStudioPage(ready(browser, 'browser'), pageErrors, options.viewport),
+    runDirs: () => {
+      const root = path.join(ready(studio, 'studio').library, 'runs');
+      return existsSync(root) ? readdirSync(root).filter((name) => !name.startsWith('.')) : [];
+    },
+  };
 }

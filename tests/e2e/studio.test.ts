@@ -7,32 +7,19 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
+import { studioSession } from './helpers.ts';
 
 const attr = async (page: Page, testId: string, name: string): Promise<number> =>
   Number((await page.getByTestId(testId).getAttribute(name)) ?? NaN);
 
 describe('studio end to end (serve + Chromium)', { timeout: 600_000 }, () => {
-  let studio: ServedStudio;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
-
-  before(async () => {
-    studio = await startServe();
-    browser = await launchChromium();
-    page = await newStudioPage(browser, pageErrors);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await studio?.stop();
-  });
+  const session = studioSession();
 
   it('shows the engine backend and the built-in dataset', async () => {
+    const { page, studio } = session;
     await page.goto(studio.url);
     await page.getByTestId('backend-badge').filter({ hasText: /wasm|WebAssembly/i }).waitFor({ timeout: 60_000 });
     await page.getByTestId('nav-datasets').click();
@@ -42,6 +29,7 @@ describe('studio end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   });
 
   it('trains Quick 32px and the chart and sample grid update live', async () => {
+    const { page } = session;
     await page.locator('[data-testid="dataset-card"][data-dataset-id="noto-emoji"]').getByTestId('dataset-train').click();
     await page.getByTestId('train-preset').selectOption('quick-32');
     assert.match(await page.getByTestId('preset-config').innerText(), /batchSize/);
@@ -68,6 +56,7 @@ describe('studio end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   });
 
   it('browses the checkpoints and exports a grid PNG to disk', async () => {
+    const { page } = session;
     await page.getByTestId('nav-runs').click();
     await page.getByTestId('run-row').first().click();
     const snapshot = page.getByTestId('snapshot-item').last();
@@ -95,32 +84,22 @@ describe('studio end to end (serve + Chromium)', { timeout: 600_000 }, () => {
   });
 
   it('logged no errors in the page', () => {
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(session.pageErrors, []);
   });
 });
 
 describe('serve refuses what it must', { timeout: 120_000 }, () => {
-  let studio: ServedStudio;
-  let browser: Browser;
-
-  before(async () => {
-    studio = await startServe();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await studio?.stop();
-  });
+  const session = studioSession();
 
   it('a page opened with a wrong token says how to get in', async () => {
-    const page = await browser.newPage();
+    const { page, studio } = session;
     await page.goto(studio.url.replace(/token=[\w-]+/, 'token=wrong-token-123'));
     await page.getByText(/token/i).first().waitFor({ timeout: 30_000 });
     assert.match(await page.locator('body').innerText(), /npm start|URL/i);
   });
 
   it('a request without the token is refused with 401 and a clear text', async () => {
+    const { studio } = session;
     const response = await fetch(new URL('/ipc', studio.url));
     assert.equal(response.status, 401);
     assert.match(await response.text(), /token/i);

@@ -6,36 +6,17 @@
  * RMSProp records exactly those values in its config.json, everything else as the preset resolves it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { resolveConfig } from '../../shared/presets.ts';
-import { launchChromium, newStudioPage, startServe, type ServedStudio } from './helpers.ts';
+import { studioSession } from './helpers.ts';
 
 describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, () => {
-  let studio: ServedStudio;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
-
-  const runDirs = (): string[] => {
-    const root = path.join(studio.library, 'runs');
-    return existsSync(root) ? readdirSync(root).filter((name) => !name.startsWith('.')) : [];
-  };
-
-  before(async () => {
-    studio = await startServe();
-    browser = await launchChromium();
-    page = await newStudioPage(browser, pageErrors);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await studio?.stop();
-  });
+  const session = studioSession();
 
   it('shows every resolved value of the preset as an editable field', async () => {
+    const { page, studio } = session;
     await page.goto(studio.url);
     await page.getByTestId('nav-train').click();
     // The built-in dataset is packed on first use.
@@ -61,6 +42,7 @@ describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, ()
   });
 
   it('ProGAN shows the equalized learning rate on and locked', async () => {
+    const { page } = session;
     await page.getByTestId('train-preset').selectOption('quick-progan');
     const field = page.getByTestId('hp-equalizedLr');
     assert.equal(await field.evaluate((el) => el.tagName), 'SPAN', 'not an input');
@@ -70,13 +52,14 @@ describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, ()
   });
 
   it('an invalid value is shown at its field and next to Start, and starts nothing', async () => {
+    const { page } = session;
     await page.getByTestId('hp-gLearningRate').fill('-0.001');
     await page.getByTestId('hp-error-gLearningRate').filter({ hasText: /above 0/ }).waitFor();
     await page.getByTestId('train-invalid').filter({ hasText: /G learning rate/ }).waitFor();
     assert.equal(await page.getByTestId('train-start').isDisabled(), true);
     await page.getByTestId('train-start').click({ force: true });
     await page.waitForTimeout(1000);
-    assert.deepEqual(runDirs(), []);
+    assert.deepEqual(session.runDirs(), []);
 
     await page.getByTestId('hp-reset-gLearningRate').click();
     assert.equal(await page.getByTestId('hp-gLearningRate').inputValue(), '0.0002');
@@ -85,18 +68,20 @@ describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, ()
   });
 
   it('an error from the main side is shown next to Start', async () => {
+    const { page } = session;
     // Valid for the schema, but the built-in dataset is stored at 64 px: training.start answers bad_request.
     await page.getByTestId('hp-resolution').fill('128');
     await page.getByTestId('train-start').click();
     const error = page.getByTestId('train-start-error');
     await error.waitFor({ timeout: 60_000 });
     assert.match(await error.innerText(), /cannot train at 128/);
-    assert.deepEqual(runDirs(), []);
+    assert.deepEqual(session.runDirs(), []);
     await page.getByTestId('hp-reset-resolution').click();
     assert.equal(await page.getByTestId('hp-resolution').inputValue(), '32');
   });
 
   it('changing the preset resets the changes, and says so', async () => {
+    const { page } = session;
     await page.getByTestId('hp-seed').fill('5');
     assert.equal(await page.getByTestId('hp-row-seed').getAttribute('data-changed'), 'true');
     await page.getByTestId('train-preset').selectOption('quick-32');
@@ -108,6 +93,7 @@ describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, ()
   });
 
   it('a run records exactly the changed values and the preset for everything else', async () => {
+    const { page, studio } = session;
     await page.getByTestId('hp-gradClip').check();
     await page.getByTestId('hp-gradClipG').fill('0.2');
     await page.getByTestId('hp-spectralNormD').check();
@@ -122,7 +108,7 @@ describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, ()
 
     await page.getByTestId('train-start').click();
     await page.getByTestId('run-state').filter({ hasText: /running|finished/ }).waitFor({ timeout: 120_000 });
-    const dirs = runDirs();
+    const dirs = session.runDirs();
     assert.equal(dirs.length, 1, `one run: ${dirs.join(', ')}`);
     const config: unknown = JSON.parse(readFileSync(path.join(studio.library, 'runs', dirs[0]!, 'config.json'), 'utf8'));
     assert.deepEqual(config, { ...resolveConfig('quick-dcgan'), gradClip: true, gradClipG: 0.2, spectralNormD: true, optimizer: 'rmsprop', totalKimg: 0.25 });
@@ -132,6 +118,6 @@ describe('train options end to end (serve + Chromium)', { timeout: 600_000 }, ()
   });
 
   it('logged no errors in the page', () => {
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(session.pageErrors, []);
   });
 });
