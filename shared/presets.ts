@@ -124,6 +124,21 @@ export const ResolvedConfig = ResolvedConfigFields.refine((c) => !(c.equalizedLr
 });
 export type ResolvedConfig = z.infer<typeof ResolvedConfig>;
 
+/**
+ * A config as an older version recorded it, with the options added since filled in by what their absence
+ * meant (what the engine did for those runs): the equalized learning rate off in the DCGAN networks and on
+ * in ProGAN/StyleGAN2, BatchNorm in the DCGAN-style D on. Views then compare and fork a run by what it
+ * trained with, not by which version wrote its config.json (the run store reads every config through it).
+ */
+export function withRecordedMeanings(config: ResolvedConfig): ResolvedConfig {
+  const dcganNetworks = !alwaysEqualizedLr.includes(config.family);
+  return {
+    ...config,
+    equalizedLr: config.equalizedLr ?? !dcganNetworks,
+    ...(dcganNetworks ? { dBatchNorm: config.dBatchNorm ?? true } : {}),
+  };
+}
+
 type WithoutDefaults<S extends z.ZodRawShape> = { [K in keyof S]: S[K] extends z.ZodDefault<infer T> ? T : S[K] };
 
 /** The same fields with their `.default()`s removed, so a parse leaves an unset field unset. */

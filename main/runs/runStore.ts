@@ -17,7 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { SnapshotInfo} from '../../shared/contract.ts';
 import { RunSummary, StatsRecord, type RunState } from '../../shared/contract.ts';
-import { ResolvedConfig } from '../../shared/presets.ts';
+import { ResolvedConfig, withRecordedMeanings } from '../../shared/presets.ts';
 import { StudioError, notFound } from '../errors.ts';
 import { syncDir, writeFileAtomic } from './atomicFile.ts';
 
@@ -217,7 +217,7 @@ export class RunStore {
     });
     const parsed = ResolvedConfig.safeParse(JSON.parse(text));
     if (!parsed.success) throw new StudioError('internal', `${file} is not a valid config: ${parsed.error.issues[0]?.message ?? ''}`);
-    return parsed.data;
+    return withRecordedMeanings(parsed.data);
   }
 
   // ---- stats.jsonl ----

@@ -47,6 +47,27 @@ describe('run store', () => {
     assert.deepEqual((await runs.list()).map((r) => r.id), [run.id]);
   });
 
+  it('reads a config recorded before equalizedLr and dBatchNorm existed as what the run trained with', async () => {
+    const runs = store();
+    for (const [presetId, expected] of [
+      ['quick-dcgan', { equalizedLr: false, dBatchNorm: true }],
+      ['quick-wgan-gp', { equalizedLr: false, dBatchNorm: false }],
+      ['quick-progan', { equalizedLr: true, dBatchNorm: undefined }],
+      ['quick-stylegan2', { equalizedLr: true, dBatchNorm: undefined }],
+    ] as const) {
+      const current = resolveConfig(presetId);
+      const run = await runs.create({ ...newRun, config: current });
+      const { equalizedLr: _e, ...older } = current;
+      // An older DCGAN-style config had neither key; wgan-gp's explicit dBatchNorm: false must survive.
+      const recorded = presetId === 'quick-dcgan' ? (({ dBatchNorm: _b, ...rest }) => rest)(older) : older;
+      await fs.writeFile(path.join(runs.dir(run.id), 'config.json'), JSON.stringify(recorded));
+      const read = await runs.config(run.id);
+      assert.equal(read.equalizedLr, expected.equalizedLr, presetId);
+      assert.equal(read.dBatchNorm, expected.dBatchNorm, presetId);
+      assert.deepEqual(read, current, `${presetId}: the same config as the current version records`);
+    }
+  });
+
   it('serialises concurrent run.json updates so none is lost', async () => {
     const runs = store();
     const run = await runs.create(newRun);
