@@ -78,6 +78,24 @@ const cases: Array<{ family: Family; preset: string; label?: string; overrides: 
     steps: 6,
     expect: (s) => ['Gmain', ...(s % 2 === 0 ? ['Greg'] : []), 'Dmain', ...(s % 3 === 0 ? ['Dreg'] : [])],
   },
+  // Spectral norm on the He-scaled weights of the equalized-lr families, through their second-order
+  // penalties (ProGAN's GP while growing, StyleGAN2's R1 and path length).
+  {
+    family: 'progan',
+    preset: 'quick-progan',
+    label: 'quick-progan + spectral norm D and G',
+    overrides: { fadeKimg: 0.016, stableKimg: 0.016, mbstdGroup: 4, emaKimg: 0.1, spectralNormD: true, spectralNormG: true },
+    steps: 8,
+    expect: (s) => ['D', 'G', ['4px', '8px fade', '8px', '16px fade', '16px'][Math.min(4, Math.floor(s / 2))] as string],
+  },
+  {
+    family: 'stylegan2',
+    preset: 'quick-stylegan2',
+    label: 'quick-stylegan2 + spectral norm D',
+    overrides: { mappingLayers: 2, mbstdGroup: 4, gRegInterval: 2, dRegInterval: 3, emaKimg: 0.05, emaRampup: 0.05, spectralNormD: true },
+    steps: 4,
+    expect: (s) => ['Gmain', ...(s % 2 === 0 ? ['Greg'] : []), 'Dmain', ...(s % 3 === 0 ? ['Dreg'] : [])],
+  },
 ];
 
 function configFor(c: (typeof cases)[number], overrides: TrainingOverrides = {}): ResolvedConfig {
