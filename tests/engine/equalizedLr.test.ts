@@ -33,10 +33,11 @@ import type { Params } from '../../main/engine/models/params.ts';
 import { SpectralNorm } from '../../main/engine/models/spectralNorm.ts';
 import { Rng } from '../../main/engine/rng.ts';
 import { packTensors } from '../../main/engine/training/checkpoint.ts';
-import { DataFeed, type PackedImages } from '../../main/engine/training/dataFeed.ts';
+import { DataFeed } from '../../main/engine/training/dataFeed.ts';
 import { createFamily } from '../../main/engine/training/family.ts';
 import { gridLatents, transferWeights } from '../../main/engine/training/trainingLoop.ts';
 import { resolveConfig, type ResolvedConfig, type TrainingOverrides } from '../../shared/presets.ts';
+import { colouredSquares } from './trainingFixtures.ts';
 import { checkVariableGradients, engineBackends, maxAbsDiff, randomTensor } from './gradcheck.ts';
 
 const { run: backends, skipped } = await engineBackends();
@@ -121,23 +122,6 @@ function plainTwin<T extends DcganGenerator | DcganDiscriminator>(from: T, make:
     for (const [name, v] of twin.params.named()) v.assign((source.get(name) as tf.Variable).mul(from.params.scaleOf(name)));
   });
   return twin;
-}
-
-/** `count` RES×RES images of a random square on a random background. */
-function colouredSquares(count: number, res: number, seed: number): PackedImages {
-  const rng = new Rng(seed);
-  const pixels = new Uint8Array(count * res * res * 3);
-  for (let n = 0; n < count; n++) {
-    const bg = [rng.int(256), rng.int(256), rng.int(256)];
-    const fg = [rng.int(256), rng.int(256), rng.int(256)];
-    const size = 4 + rng.int(res / 2);
-    const x0 = rng.int(res - size + 1);
-    const y0 = rng.int(res - size + 1);
-    for (let y = 0; y < res; y++) {
-      for (let x = 0; x < res; x++) pixels.set(x >= x0 && x < x0 + size && y >= y0 && y < y0 + size ? fg : bg, ((n * res + y) * res + x) * 3);
-    }
-  }
-  return { pixels, count, resolution: res };
 }
 
 const TINY = { resolution: 16, batchSize: 8, channelsAtOutput: 4, maxChannels: 16, latentDim: 16, seed: 7, gridSide: 2 } as const;

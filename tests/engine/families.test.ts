@@ -24,13 +24,13 @@ import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { SnapshotInfo } from '../../shared/contract.ts';
 import { resolveConfig, type Family, type ResolvedConfig, type TrainingOverrides } from '../../shared/presets.ts';
-import { Rng } from '../../main/engine/rng.ts';
 import { packTensors, unpackTensors } from '../../main/engine/training/checkpoint.ts';
-import { DataFeed, type PackedImages } from '../../main/engine/training/dataFeed.ts';
+import { DataFeed } from '../../main/engine/training/dataFeed.ts';
 import { createFamily, type GanFamily } from '../../main/engine/training/family.ts';
 import { proganStage } from '../../main/engine/training/proganFamily.ts';
 import { TrainingLoop, generatePixels, gridLatents } from '../../main/engine/training/trainingLoop.ts';
 import { RunStore, snapshotId } from '../../main/runs/runStore.ts';
+import { colouredSquares, generated, sameBits, stateValues, trainSteps } from './trainingFixtures.ts';
 import { engineBackends, maxAbsDiff } from './gradcheck.ts';
 
 const RES = 16;
@@ -102,54 +102,8 @@ function configFor(c: (typeof cases)[number], overrides: TrainingOverrides = {})
   return resolveConfig(c.preset, { ...tiny, ...c.overrides, ...overrides });
 }
 
-/** `count` RES×RES images: a random background with a random square of another colour. */
-function colouredSquares(count: number, seed: number): PackedImages {
-  const rng = new Rng(seed);
-  const pixels = new Uint8Array(count * RES * RES * 3);
-  for (let n = 0; n < count; n++) {
-    const bg = [rng.int(256), rng.int(256), rng.int(256)];
-    const fg = [rng.int(256), rng.int(256), rng.int(256)];
-    const size = 4 + rng.int(RES / 2);
-    const x0 = rng.int(RES - size + 1);
-    const y0 = rng.int(RES - size + 1);
-    for (let y = 0; y < RES; y++) {
-      for (let x = 0; x < RES; x++) {
-        const inside = x >= x0 && x < x0 + size && y >= y0 && y < y0 + size;
-        pixels.set(inside ? fg : bg, ((n * RES + y) * RES + x) * 3);
-      }
-    }
-  }
-  return { pixels, count, resolution: RES };
-}
-
-const DATA = colouredSquares(24, 99);
-
-async function train(family: GanFamily, feed: DataFeed, from: number, count: number): Promise<number[][]> {
-  const out: number[][] = [];
-  for (let step = from; step < from + count; step++) {
-    const reals = feed.next(BATCH, step);
-    const scalars = family.trainStep(reals, step);
-    reals.dispose();
-    out.push(Array.from(await scalars.data()));
-    scalars.dispose();
-  }
-  return out;
-}
-
-function stateValues(family: GanFamily): Map<string, Float32Array> {
-  return new Map(family.stateTensors().map(([name, t]) => [name, Float32Array.from(t.dataSync() as Float32Array)]));
-}
-
-function sameBits(a: Float32Array | Uint8Array, b: Float32Array | Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-async function generated(family: GanFamily, z: tf.Tensor2D): Promise<Float32Array> {
-  const images = tf.tidy(() => family.generate(z));
-  const values = Float32Array.from(await images.data());
-  images.dispose();
-  return values;
-}
+const DATA = colouredSquares(24, RES, 99);
+const train = (family: GanFamily, feed: DataFeed, from: number, count: number): Promise<number[][]> => trainSteps(family, feed, BATCH, from, count);
 
 const { run: backends, skipped } = await engineBackends();
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'gan-studio-families-test-'));
